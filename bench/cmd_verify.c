@@ -1,0 +1,348 @@
+/* SPDX-License-Identifier: MIT */
+/* `ipclab verify`: check numbers for primality with a strategy and a flag backend. */
+#include "cli.h"
+
+#include "../flags/flag.h"
+#include "../ipc/cpu.h"
+#include "../ipc/verify.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CMD "verify"
+
+/* The chapter's own five numbers. */
+static const char *const book_numbers[] = {
+    "112272535095295", "100109100129100369", "100109100129101027",
+    "100109100129100151", "100109100129162907",
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: ipclab verify [options] [NUMBER ...]\n"
+            "\n"
+            "Check each NUMBER (0 to 18446744073709551615) for primality by trial division.\n"
+            "Without NUMBERs, reads one per line from standard input.\n"
+            "\n"
+            "  -s, --strategy S      serial | pool | less-naive (default pool)\n"
+            "  -f, --flag NAME       flag backend the workers share (default atomic;\n"
+            "                        'ipclab flags' lists them; none = the naive pool)\n"
+            "  -w, --workers N       worker processes, 1..%d (default: CPUs available)\n"
+            "  -k, --check-every K   check the flag after every K candidates (default 1000)\n"
+            "  -c, --serial-cutoff C less-naive: try factors below C serially first (default 21)\n"
+            "      --book            the chapter's five numbers\n"
+            "  -r, --repeat R        verify every number R times (default 1)\n"
+            "      --no-pin          do not pin worker i to the i-th available CPU\n"
+            "      --tmpdir DIR      where file-backed flags make their private directory\n"
+            "      --format F        table (default) | json (one JSON object per line)\n"
+            "  -h, --help            this text\n"
+            "\n"
+            "json fields: number and factor are decimal strings (factor null for primes and\n"
+            "for 0 and 1); wall_ns covers forks and reaping; checks counts flag checks of\n"
+            "all workers; check_ns = checks x check_cost_ns, the cost of one check measured\n"
+            "once per run by timing a batch of back-to-back checks in this process\n"
+            "(check_ns_method \"calibrated\"); candidates counts divisors tried, 2 included;\n"
+            "stop_latency_ns runs from the first raise to the last worker leaving its loop\n"
+            "(null when nothing was raised); cpus lists each worker's CPU (null: not pinned).\n",
+            IPC_VERIFY_MAX_WORKERS);
+}
+
+struct numbers {
+    uint64_t *v;
+    size_t n, cap;
+};
+
+static int push(struct numbers *ns, uint64_t v)
+{
+    if (ns->n == ns->cap) {
+        size_t cap = ns->cap ? ns->cap * 2 : 16;
+        uint64_t *p = realloc(ns->v, cap * sizeof *p);
+        if (!p)
+            return -1;
+        ns->v = p;
+        ns->cap = cap;
+    }
+    ns->v[ns->n++] = v;
+    return 0;
+}
+
+/* Numbers from stdin, one per line, surrounding blanks allowed; all read and checked before
+ * any is verified, so bad input never leaves half a result behind. */
+static int read_stdin(struct numbers *ns)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    unsigned long lineno = 0;
+    int rc = CLI_OK;
+    while ((len = getline(&line, &cap, stdin)) >= 0) {
+        lineno++;
+        if ((size_t)len != strlen(line)) {
+            rc = cli_error(CLI_USAGE, CMD, "stdin line %lu: contains a NUL byte", lineno);
+            break;
+        }
+        char *s = line, *e = line + len;
+        while (s < e && (*s == ' ' || *s == '\t'))
+            s++;
+        while (e > s && (e[-1] == '\n' || e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t'))
+            e--;
+        *e = '\0';
+        uint64_t v;
+        char why[256];
+        if (cli_parse_u64(s, 0, UINT64_MAX, &v, why, sizeof why) < 0) {
+            rc = cli_error(CLI_USAGE, CMD, "stdin line %lu: %s", lineno, why);
+            break;
+        }
+        if (push(ns, v) < 0) {
+            rc = cli_error(CLI_RUNTIME, CMD, "out of memory");
+            break;
+        }
+    }
+    if (rc == CLI_OK && ferror(stdin))
+        rc = cli_error(CLI_RUNTIME, CMD, "reading standard input failed");
+    free(line);
+    return rc;
+}
+
+static void print_cpus(const struct ipc_verify_opts *o, unsigned processes)
+{
+    if (!o->cpus || processes == 0) {
+        printf("null");
+        return;
+    }
+    putchar('[');
+    for (unsigned i = 0; i < processes; i++)
+        printf("%s%d", i ? "," : "", o->cpus[i % (unsigned)o->ncpus]);
+    putchar(']');
+}
+
+static void print_json(const struct ipc_verify *v, const struct ipc_verify_result *r,
+                       unsigned run)
+{
+    const struct ipc_verify_opts *o = &v->opts;
+    printf("{\"number\":\"%llu\",\"prime\":%s,\"factor\":", (unsigned long long)r->n,
+           r->prime ? "true" : "false");
+    if (r->factor)
+        printf("\"%llu\"", (unsigned long long)r->factor);
+    else
+        printf("null");
+    printf(",\"strategy\":\"%s\",\"flag\":", ipc_strategy_name(o->strategy));
+    cli_json_string(stdout, v->flag->ops->name);
+    printf(",\"workers\":%u,\"processes\":%u,\"check_every\":%llu,\"serial_cutoff\":%llu"
+           ",\"run\":%u,\"wall_ns\":%llu,\"checks\":%llu,\"check_ns\":%.0f"
+           ",\"check_cost_ns\":%.3f,\"check_ns_method\":\"calibrated\",\"candidates\":%llu"
+           ",\"stop_latency_ns\":",
+           o->workers, r->processes, (unsigned long long)o->check_every,
+           (unsigned long long)o->serial_cutoff, run, (unsigned long long)r->wall_ns,
+           (unsigned long long)r->checks, r->check_ns, v->check_cost_ns,
+           (unsigned long long)r->candidates);
+    if (r->stop_latency_ns >= 0)
+        printf("%lld", (long long)r->stop_latency_ns);
+    else
+        printf("null");
+    printf(",\"cpus\":");
+    print_cpus(o, r->processes);
+    printf("}\n");
+}
+
+static void print_table_header(const struct ipc_verify *v)
+{
+    const struct ipc_verify_opts *o = &v->opts;
+    printf("# strategy %s, flag %s (one check %.2f ns, calibrated), %u worker%s", 
+           ipc_strategy_name(o->strategy), v->flag->ops->name, v->check_cost_ns, o->workers,
+           o->workers == 1 ? "" : "s");
+    if (o->cpus) {
+        printf(" pinned to CPU");
+        for (int i = 0; i < o->ncpus && (unsigned)i < o->workers; i++)
+            printf("%s%d", i ? "," : " ", o->cpus[i]);
+    }
+    printf(", check every %llu\n", (unsigned long long)o->check_every);
+    printf("%-22s %-6s %-12s %10s %10s %10s %12s %10s\n", "number", "prime", "factor",
+           "wall_ms", "checks", "check_ms", "candidates", "stop_us");
+}
+
+static void print_table(const struct ipc_verify_result *r)
+{
+    char factor[24] = "-", stop[24] = "-";
+    if (r->factor)
+        snprintf(factor, sizeof factor, "%llu", (unsigned long long)r->factor);
+    if (r->stop_latency_ns >= 0)
+        snprintf(stop, sizeof stop, "%.1f", (double)r->stop_latency_ns / 1e3);
+    printf("%-22llu %-6s %-12s %10.3f %10llu %10.3f %12llu %10s\n", (unsigned long long)r->n,
+           r->prime ? "yes" : "no", factor, (double)r->wall_ns / 1e6,
+           (unsigned long long)r->checks, r->check_ns / 1e6, (unsigned long long)r->candidates,
+           stop);
+}
+
+/* Parse a numeric option or fail with a usage error naming it. */
+#define NUM_OPT(dst, name, min, max)                                                            \
+    do {                                                                                        \
+        uint64_t tmp_;                                                                          \
+        char why_[256];                                                                         \
+        if (cli_parse_u64(optarg, (min), (max), &tmp_, why_, sizeof why_) < 0)                  \
+            return cli_error(CLI_USAGE, CMD, "--%s: %s", (name), why_);                         \
+        (dst) = tmp_;                                                                           \
+    } while (0)
+
+int cmd_verify(int argc, char **argv)
+{
+    enum { OPT_BOOK = 256, OPT_NO_PIN, OPT_TMPDIR, OPT_FORMAT };
+    static const struct option opts[] = {
+        {"strategy", required_argument, NULL, 's'},
+        {"flag", required_argument, NULL, 'f'},
+        {"workers", required_argument, NULL, 'w'},
+        {"check-every", required_argument, NULL, 'k'},
+        {"serial-cutoff", required_argument, NULL, 'c'},
+        {"repeat", required_argument, NULL, 'r'},
+        {"book", no_argument, NULL, OPT_BOOK},
+        {"no-pin", no_argument, NULL, OPT_NO_PIN},
+        {"tmpdir", required_argument, NULL, OPT_TMPDIR},
+        {"format", required_argument, NULL, OPT_FORMAT},
+        {"help", no_argument, NULL, 'h'},
+        {0, 0, 0, 0},
+    };
+    static int allowed[IPC_VERIFY_MAX_WORKERS];
+    int nallowed = ipc_cpu_allowed(allowed, IPC_VERIFY_MAX_WORKERS);
+    struct ipc_verify_opts o = {
+        .strategy = IPC_STRATEGY_POOL,
+        .workers = nallowed > 0 ? (unsigned)nallowed : 1,
+        .check_every = 1000,
+        .serial_cutoff = 21,
+        .cpus = nallowed > 0 ? allowed : NULL,
+        .ncpus = nallowed > 0 ? nallowed : 0,
+    };
+    const char *flag_name = "atomic";
+    struct flag_config cfg = {0};
+    bool book = false, json = false, pin = true;
+    uint64_t repeat = 1, u;
+
+    optind = 0;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, ":s:f:w:k:c:r:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 's':
+            if (ipc_strategy_parse(optarg, &o.strategy) < 0)
+                return cli_error(CLI_USAGE, CMD,
+                                 "unknown strategy '%s' (serial, pool, less-naive)", optarg);
+            break;
+        case 'f':
+            flag_name = optarg;
+            break;
+        case 'w':
+            NUM_OPT(u, "workers", 1, IPC_VERIFY_MAX_WORKERS);
+            o.workers = (unsigned)u;
+            break;
+        case 'k':
+            NUM_OPT(o.check_every, "check-every", 1, UINT64_MAX);
+            break;
+        case 'c':
+            NUM_OPT(o.serial_cutoff, "serial-cutoff", 0, UINT64_MAX);
+            break;
+        case 'r':
+            NUM_OPT(repeat, "repeat", 1, 1000000);
+            break;
+        case OPT_BOOK:
+            book = true;
+            break;
+        case OPT_NO_PIN:
+            pin = false;
+            break;
+        case OPT_TMPDIR:
+            if (!*optarg)
+                return cli_error(CLI_USAGE, CMD, "--tmpdir: empty path");
+            cfg.tmpdir = optarg;
+            break;
+        case OPT_FORMAT:
+            if (strcmp(optarg, "json") == 0)
+                json = true;
+            else if (strcmp(optarg, "table") == 0)
+                json = false;
+            else
+                return cli_error(CLI_USAGE, CMD, "unknown format '%s' (table, json)", optarg);
+            break;
+        case 'h':
+            usage(stdout);
+            return CLI_OK;
+        case ':':
+            return cli_error(CLI_USAGE, CMD, "option '%s' needs a value", argv[optind - 1]);
+        default:
+            return cli_error(CLI_USAGE, CMD, "unknown option '%s' (--help lists them)",
+                             argv[optind - 1]);
+        }
+    }
+    if (!pin)
+        o.cpus = NULL, o.ncpus = 0;
+
+    const struct flag_ops *ops = flag_backend_find(flag_name);
+    if (!ops)
+        return cli_error(CLI_USAGE, CMD, "unknown flag backend '%s' ('ipclab flags' lists them)",
+                         flag_name);
+
+    struct numbers ns = {0};
+    int rc = CLI_OK;
+    if (book && optind < argc) {
+        rc = cli_error(CLI_USAGE, CMD, "give either --book or numbers, not both");
+    } else if (book) {
+        for (size_t i = 0; i < sizeof book_numbers / sizeof book_numbers[0] && rc == 0; i++)
+            if (push(&ns, strtoull(book_numbers[i], NULL, 10)) < 0)
+                rc = cli_error(CLI_RUNTIME, CMD, "out of memory");
+    } else if (optind < argc) {
+        for (int i = optind; i < argc && rc == CLI_OK; i++) {
+            uint64_t v;
+            char why[256];
+            if (cli_parse_u64(argv[i], 0, UINT64_MAX, &v, why, sizeof why) < 0)
+                rc = cli_error(CLI_USAGE, CMD, "%s", why);
+            else if (push(&ns, v) < 0)
+                rc = cli_error(CLI_RUNTIME, CMD, "out of memory");
+        }
+    } else {
+        rc = read_stdin(&ns);
+        if (rc == CLI_OK && ns.n == 0)
+            rc = cli_error(CLI_USAGE, CMD, "no numbers on standard input");
+    }
+    if (rc != CLI_OK) {
+        free(ns.v);
+        return rc;
+    }
+
+    char why[256];
+    if (flag_probe(ops, why, sizeof why) < 0) {
+        free(ns.v);
+        return cli_error(CLI_RUNTIME, CMD, "flag backend '%s' is not available here: %s",
+                         ops->name, why);
+    }
+    struct flag f = FLAG_INIT;
+    if (flag_open(&f, ops, &cfg) < 0) {
+        free(ns.v);
+        return cli_error(CLI_RUNTIME, CMD, "%s", f.errstr);
+    }
+    struct ipc_verify v;
+    if (ipc_verify_init(&v, &f, &o) < 0) {
+        rc = cli_error(CLI_RUNTIME, CMD, "%s", v.errstr);
+    } else {
+        if (!json)
+            print_table_header(&v);
+        for (unsigned run = 1; run <= repeat && rc == CLI_OK; run++) {
+            for (size_t i = 0; i < ns.n && rc == CLI_OK; i++) {
+                struct ipc_verify_result r;
+                if (ipc_verify_number(&v, ns.v[i], &r) < 0) {
+                    rc = cli_error(CLI_RUNTIME, CMD, "%llu with flag %s: %s",
+                                   (unsigned long long)ns.v[i], ops->name, v.errstr);
+                    break;
+                }
+                if (json)
+                    print_json(&v, &r, run);
+                else
+                    print_table(&r);
+            }
+            fflush(stdout);
+        }
+        ipc_verify_fini(&v);
+    }
+    flag_close(&f);
+    free(ns.v);
+    return rc;
+}

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: MIT */
+/* Error recording shared by every backend. */
+#include "flag.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+int flag_fail(struct flag *f, int err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(f->errstr, sizeof f->errstr, fmt, ap);
+    va_end(ap);
+    f->err = err;
+    return err;
+}
