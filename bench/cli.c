@@ -27,8 +27,7 @@ static void quote(const char *s, char *buf, size_t len)
     buf[j < len ? j : len - 1] = '\0';
 }
 
-int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out, char *why,
-                  size_t len)
+int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out, char *why, size_t len)
 {
     char q[4 * QUOTE_MAX + 8];
     quote(s, q, sizeof q);
@@ -40,14 +39,14 @@ int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out, char
     uint64_t v = 0;
     for (const char *p = s; *p; p++) {
         if (*p < '0' || *p > '9') {
-            snprintf(why, len, "'%s' is not a number from %llu to %llu", q,
-                     (unsigned long long)min, (unsigned long long)max);
+            snprintf(why, len, "'%s' is not a number from %llu to %llu", q, (unsigned long long)min,
+                     (unsigned long long)max);
             return -1;
         }
         unsigned d = (unsigned)(*p - '0');
         if (v > (UINT64_MAX - d) / 10) {
-            snprintf(why, len, "'%s' is out of range (%llu to %llu)", q,
-                     (unsigned long long)min, (unsigned long long)max);
+            snprintf(why, len, "'%s' is out of range (%llu to %llu)", q, (unsigned long long)min,
+                     (unsigned long long)max);
             return -1;
         }
         v = v * 10 + d;

@@ -13,8 +13,7 @@ enum { CLI_OK = 0, CLI_RUNTIME = 1, CLI_USAGE = 2 };
  * exponent), not empty, no overflow. Returns 0, or -1 with a one-line reason in why[len]
  * that quotes the input.
  */
-int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out, char *why,
-                  size_t len);
+int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out, char *why, size_t len);
 
 /* "ipclab <cmd>: <message>\n" on stderr; returns code, so callers write return cli_error(...). */
 int cli_error(int code, const char *cmd, const char *fmt, ...)

@@ -44,8 +44,7 @@ int cmd_flags(int argc, char **argv)
             if (strcmp(optarg, "json") == 0)
                 json = true;
             else if (strcmp(optarg, "table") != 0)
-                return cli_error(CLI_USAGE, "flags", "unknown format '%s' (table, json)",
-                                 optarg);
+                return cli_error(CLI_USAGE, "flags", "unknown format '%s' (table, json)", optarg);
             break;
         case 'h':
             usage(stdout);
@@ -82,8 +81,7 @@ int cmd_flags(int argc, char **argv)
         } else {
             char avail[300];
             snprintf(avail, sizeof avail, "%s%s", rc == 0 ? "yes" : "no: ", rc == 0 ? "" : why);
-            printf("%-12s %-10s %-30s %s\n", ops->name, check_path(ops), avail,
-                   ops->description);
+            printf("%-12s %-10s %-30s %s\n", ops->name, check_path(ops), avail, ops->description);
         }
     }
     return CLI_OK;

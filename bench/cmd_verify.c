@@ -14,7 +14,7 @@
 
 /* The chapter's own five numbers. */
 static const char *const book_numbers[] = {
-    "112272535095295", "100109100129100369", "100109100129101027",
+    "112272535095295",    "100109100129100369", "100109100129101027",
     "100109100129100151", "100109100129162907",
 };
 
@@ -118,8 +118,7 @@ static void print_cpus(const struct ipc_verify_opts *o, unsigned processes)
     putchar(']');
 }
 
-static void print_json(const struct ipc_verify *v, const struct ipc_verify_result *r,
-                       unsigned run)
+static void print_json(const struct ipc_verify *v, const struct ipc_verify_result *r, unsigned run)
 {
     const struct ipc_verify_opts *o = &v->opts;
     printf("{\"number\":\"%llu\",\"prime\":%s,\"factor\":", (unsigned long long)r->n,
@@ -150,7 +149,7 @@ static void print_json(const struct ipc_verify *v, const struct ipc_verify_resul
 static void print_table_header(const struct ipc_verify *v)
 {
     const struct ipc_verify_opts *o = &v->opts;
-    printf("# strategy %s, flag %s (one check %.2f ns, calibrated), %u worker%s", 
+    printf("# strategy %s, flag %s (one check %.2f ns, calibrated), %u worker%s",
            ipc_strategy_name(o->strategy), v->flag->ops->name, v->check_cost_ns, o->workers,
            o->workers == 1 ? "" : "s");
     if (o->cpus) {
@@ -159,8 +158,8 @@ static void print_table_header(const struct ipc_verify *v)
             printf("%s%d", i ? "," : " ", o->cpus[i]);
     }
     printf(", check every %llu\n", (unsigned long long)o->check_every);
-    printf("%-22s %-6s %-12s %10s %10s %10s %12s %10s\n", "number", "prime", "factor",
-           "wall_ms", "checks", "check_ms", "candidates", "stop_us");
+    printf("%-22s %-6s %-12s %10s %10s %10s %12s %10s\n", "number", "prime", "factor", "wall_ms",
+           "checks", "check_ms", "candidates", "stop_us");
 }
 
 static void print_table(const struct ipc_verify_result *r)
@@ -171,19 +170,18 @@ static void print_table(const struct ipc_verify_result *r)
     if (r->stop_latency_ns >= 0)
         snprintf(stop, sizeof stop, "%.1f", (double)r->stop_latency_ns / 1e3);
     printf("%-22llu %-6s %-12s %10.3f %10llu %10.3f %12llu %10s\n", (unsigned long long)r->n,
-           r->prime ? "yes" : "no", factor, (double)r->wall_ns / 1e6,
-           (unsigned long long)r->checks, r->check_ns / 1e6, (unsigned long long)r->candidates,
-           stop);
+           r->prime ? "yes" : "no", factor, (double)r->wall_ns / 1e6, (unsigned long long)r->checks,
+           r->check_ns / 1e6, (unsigned long long)r->candidates, stop);
 }
 
 /* Parse a numeric option or fail with a usage error naming it. */
-#define NUM_OPT(dst, name, min, max)                                                            \
-    do {                                                                                        \
-        uint64_t tmp_;                                                                          \
-        char why_[256];                                                                         \
-        if (cli_parse_u64(optarg, (min), (max), &tmp_, why_, sizeof why_) < 0)                  \
-            return cli_error(CLI_USAGE, CMD, "--%s: %s", (name), why_);                         \
-        (dst) = tmp_;                                                                           \
+#define NUM_OPT(dst, name, min, max)                                                               \
+    do {                                                                                           \
+        uint64_t tmp_;                                                                             \
+        char why_[256];                                                                            \
+        if (cli_parse_u64(optarg, (min), (max), &tmp_, why_, sizeof why_) < 0)                     \
+            return cli_error(CLI_USAGE, CMD, "--%s: %s", (name), why_);                            \
+        (dst) = tmp_;                                                                              \
     } while (0)
 
 int cmd_verify(int argc, char **argv)
@@ -225,8 +223,8 @@ int cmd_verify(int argc, char **argv)
         switch (c) {
         case 's':
             if (ipc_strategy_parse(optarg, &o.strategy) < 0)
-                return cli_error(CLI_USAGE, CMD,
-                                 "unknown strategy '%s' (serial, pool, less-naive)", optarg);
+                return cli_error(CLI_USAGE, CMD, "unknown strategy '%s' (serial, pool, less-naive)",
+                                 optarg);
             break;
         case 'f':
             flag_name = optarg;
@@ -311,8 +309,8 @@ int cmd_verify(int argc, char **argv)
     char why[256];
     if (flag_probe(ops, why, sizeof why) < 0) {
         free(ns.v);
-        return cli_error(CLI_RUNTIME, CMD, "flag backend '%s' is not available here: %s",
-                         ops->name, why);
+        return cli_error(CLI_RUNTIME, CMD, "flag backend '%s' is not available here: %s", ops->name,
+                         why);
     }
     struct flag f = FLAG_INIT;
     if (flag_open(&f, ops, &cfg) < 0) {

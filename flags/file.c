@@ -95,7 +95,8 @@ static void file_close(struct flag *f)
 
 const struct flag_ops flag_file_ops = {
     .name = "file",
-    .description = "byte in a file in a private temp dir, pread to check, pwrite to raise (syscalls)",
+    .description =
+        "byte in a file in a private temp dir, pread to check, pwrite to raise (syscalls)",
     .fast = FLAG_FAST_DISPATCH,
     .props = FLAG_PROP_SHARED,
     .probe = file_probe,

@@ -71,15 +71,18 @@ enum flag_state { FLAG_CLOSED = 0, FLAG_OPEN, FLAG_ATTACHED };
 
 struct flag {
     const struct flag_ops *ops;
-    void *word;  /* the shared word the inline fast paths read (alone on a cache line) */
-    void *priv;  /* backend-private state */
+    void *word;            /* the shared word the inline fast paths read (alone on a cache line) */
+    void *priv;            /* backend-private state */
     enum flag_state state; /* this process's view: fork copies it, attach advances it */
-    int err;     /* last error, as -errno */
+    int err;               /* last error, as -errno */
     char errstr[FLAG_ERRSTR_LEN];
 };
 
 /* Zero-initialise a struct flag before flag_open(): struct flag f = FLAG_INIT; */
-#define FLAG_INIT {0}
+#define FLAG_INIT                                                                                  \
+    {                                                                                              \
+        0                                                                                          \
+    }
 
 /* Record an error on f (printf-style reason) and return err, which must be negative. */
 int flag_fail(struct flag *f, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -173,8 +176,7 @@ static inline int flag_is_raised(struct flag *f)
 static inline int flag_reset(struct flag *f)
 {
     if (f->state == FLAG_CLOSED)
-        return flag_fail(f, -EBADF, "%s: reset needs an open flag",
-                         f->ops ? f->ops->name : "flag");
+        return flag_fail(f, -EBADF, "%s: reset needs an open flag", f->ops ? f->ops->name : "flag");
     return f->ops->reset ? f->ops->reset(f) : 0;
 }
 

@@ -44,7 +44,8 @@ static void raw_close(struct flag *f)
 
 const struct flag_ops flag_raw_ops = {
     .name = "raw",
-    .description = "unsynchronised shared byte, volatile load (the chapter's RawValue), read inline",
+    .description =
+        "unsynchronised shared byte, volatile load (the chapter's RawValue), read inline",
     .fast = FLAG_FAST_VOLATILE,
     .props = FLAG_PROP_SHARED,
     .probe = raw_probe,

@@ -43,8 +43,7 @@ int flag_tmpfile_open(struct flag *f, const struct flag_config *cfg, struct flag
     }
     t->fd = rc;
     if (ftruncate(t->fd, (off_t)size) < 0) {
-        rc = flag_fail(f, -errno, "%s: cannot size %s: %s", f->ops->name, t->path,
-                       strerror(errno));
+        rc = flag_fail(f, -errno, "%s: cannot size %s: %s", f->ops->name, t->path, strerror(errno));
         flag_tmpfile_close(t);
         return rc;
     }

@@ -44,55 +44,55 @@ static inline int check_mutex(struct flag *f, void *word)
  * indirect call of the dispatch path costs more than an atomic load, so a shared loop that
  * called through the table would measure the call, not the flag.
  */
-#define DEFINE_SEARCH(NAME, CHECK)                                                              \
-    static void search_##NAME(const struct ipc_search *s, struct ipc_search_out *o)             \
-    {                                                                                           \
-        struct flag *f = s->flag;                                                               \
-        void *word = f->word;                                                                   \
-        uint64_t every = s->check_every ? s->check_every : 1;                                  \
-        uint64_t d = s->range.lo, hi = s->range.hi;                                            \
-        uint64_t candidates = 0, checks = 0;                                                    \
-        while (d <= hi) {                                                                       \
-            uint64_t left = (hi - d) / 2 + 1;                                                   \
-            uint64_t take = left < every ? left : every;                                        \
-            struct wl_range chunk = {.lo = d, .hi = d + 2 * (take - 1)};                        \
-            uint64_t factor = wl_trial_divide(s->n, chunk);                                     \
-            if (factor) {                                                                       \
-                candidates += (factor - d) / 2 + 1;                                             \
-                o->factor = factor;                                                             \
-                raise_found(s, o);                                                              \
-                break;                                                                          \
-            }                                                                                   \
-            candidates += take;                                                                 \
-            if (chunk.hi >= hi)                                                                 \
-                break;                                                                          \
-            d = chunk.hi + 2;                                                                   \
-            checks++;                                                                           \
-            int raised = CHECK(f, word);                                                            \
-            if (__builtin_expect(raised != 0, 0)) {                                             \
-                if (raised < 0)                                                                 \
-                    o->err = raised;                                                            \
-                else                                                                            \
-                    o->stopped = true;                                                          \
-                break;                                                                          \
-            }                                                                                   \
-        }                                                                                       \
-        o->stop_ns = ipc_now_ns();                                                              \
-        o->candidates = candidates;                                                             \
-        o->checks = checks;                                                                     \
-    }                                                                                           \
-                                                                                                \
-    static int64_t spin_##NAME(struct flag *f, uint64_t iters)                                  \
-    {                                                                                           \
-        void *word = f->word;                                                                   \
-        int64_t seen = 0;                                                                       \
-        for (uint64_t i = 0; i < iters; i++) {                                                  \
-            int raised = CHECK(f, word);                                                            \
-            if (raised < 0)                                                                     \
-                return raised;                                                                  \
-            seen += raised;                                                                     \
-        }                                                                                       \
-        return seen;                                                                            \
+#define DEFINE_SEARCH(NAME, CHECK)                                                                 \
+    static void search_##NAME(const struct ipc_search *s, struct ipc_search_out *o)                \
+    {                                                                                              \
+        struct flag *f = s->flag;                                                                  \
+        void *word = f->word;                                                                      \
+        uint64_t every = s->check_every ? s->check_every : 1;                                      \
+        uint64_t d = s->range.lo, hi = s->range.hi;                                                \
+        uint64_t candidates = 0, checks = 0;                                                       \
+        while (d <= hi) {                                                                          \
+            uint64_t left = (hi - d) / 2 + 1;                                                      \
+            uint64_t take = left < every ? left : every;                                           \
+            struct wl_range chunk = {.lo = d, .hi = d + 2 * (take - 1)};                           \
+            uint64_t factor = wl_trial_divide(s->n, chunk);                                        \
+            if (factor) {                                                                          \
+                candidates += (factor - d) / 2 + 1;                                                \
+                o->factor = factor;                                                                \
+                raise_found(s, o);                                                                 \
+                break;                                                                             \
+            }                                                                                      \
+            candidates += take;                                                                    \
+            if (chunk.hi >= hi)                                                                    \
+                break;                                                                             \
+            d = chunk.hi + 2;                                                                      \
+            checks++;                                                                              \
+            int raised = CHECK(f, word);                                                           \
+            if (__builtin_expect(raised != 0, 0)) {                                                \
+                if (raised < 0)                                                                    \
+                    o->err = raised;                                                               \
+                else                                                                               \
+                    o->stopped = true;                                                             \
+                break;                                                                             \
+            }                                                                                      \
+        }                                                                                          \
+        o->stop_ns = ipc_now_ns();                                                                 \
+        o->candidates = candidates;                                                                \
+        o->checks = checks;                                                                        \
+    }                                                                                              \
+                                                                                                   \
+    static int64_t spin_##NAME(struct flag *f, uint64_t iters)                                     \
+    {                                                                                              \
+        void *word = f->word;                                                                      \
+        int64_t seen = 0;                                                                          \
+        for (uint64_t i = 0; i < iters; i++) {                                                     \
+            int raised = CHECK(f, word);                                                           \
+            if (raised < 0)                                                                        \
+                return raised;                                                                     \
+            seen += raised;                                                                        \
+        }                                                                                          \
+        return seen;                                                                               \
     }
 
 static void raise_found(const struct ipc_search *s, struct ipc_search_out *o)

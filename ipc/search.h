@@ -11,10 +11,10 @@
 
 struct ipc_search {
     uint64_t n;
-    struct wl_range range;       /* odd candidates to try */
-    uint64_t check_every;        /* K >= 1; ignored for FLAG_FAST_NOCHECK backends */
-    struct flag *flag;           /* attached in the calling process */
-    _Atomic uint64_t *raise_ns;  /* shared: the first raiser stores its clock here */
+    struct wl_range range;      /* odd candidates to try */
+    uint64_t check_every;       /* K >= 1; ignored for FLAG_FAST_NOCHECK backends */
+    struct flag *flag;          /* attached in the calling process */
+    _Atomic uint64_t *raise_ns; /* shared: the first raiser stores its clock here */
 };
 
 struct ipc_search_out {

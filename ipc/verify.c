@@ -30,8 +30,7 @@ static const char *const strategy_names[] = {
 
 const char *ipc_strategy_name(enum ipc_strategy s)
 {
-    return (unsigned)s < sizeof strategy_names / sizeof strategy_names[0] ? strategy_names[s]
-                                                                          : "?";
+    return (unsigned)s < sizeof strategy_names / sizeof strategy_names[0] ? strategy_names[s] : "?";
 }
 
 int ipc_strategy_parse(const char *name, enum ipc_strategy *out)

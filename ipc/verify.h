@@ -33,13 +33,13 @@ struct ipc_verify_opts {
 struct ipc_verify_result {
     uint64_t n;
     bool prime;
-    uint64_t factor;          /* a proper divisor (the smallest one for serial); 0 if none */
-    uint64_t wall_ns;         /* the whole number, forks and reaping included */
-    uint64_t checks;          /* flag checks by all workers */
-    double check_ns;          /* checks x the calibrated cost of one check */
-    uint64_t candidates;      /* divisors tried by all workers, 2 included */
-    int64_t stop_latency_ns;  /* first raise -> last worker stopped; -1: nothing raised */
-    unsigned processes;       /* worker processes forked (0 for serial) */
+    uint64_t factor;         /* a proper divisor (the smallest one for serial); 0 if none */
+    uint64_t wall_ns;        /* the whole number, forks and reaping included */
+    uint64_t checks;         /* flag checks by all workers */
+    double check_ns;         /* checks x the calibrated cost of one check */
+    uint64_t candidates;     /* divisors tried by all workers, 2 included */
+    int64_t stop_latency_ns; /* first raise -> last worker stopped; -1: nothing raised */
+    unsigned processes;      /* worker processes forked (0 for serial) */
 };
 
 struct ipc_verify_ctl; /* shared result slots, private to verify.c */

@@ -21,8 +21,8 @@
 #define SEEN_BOUND_NS (10ull * 1000000000ull)
 
 struct shared {
-    _Atomic unsigned ready;  /* workers attached and spinning */
-    _Atomic unsigned go;     /* the parent or worker 0 may raise */
+    _Atomic unsigned ready; /* workers attached and spinning */
+    _Atomic unsigned go;    /* the parent or worker 0 may raise */
     _Atomic uint64_t raised_at;
     _Atomic uint64_t seen_at[WORKERS];
     _Atomic int saw_raised_at_start[WORKERS];
@@ -87,8 +87,8 @@ static void run_workers(bool raise_by_worker)
 {
     memset(sh, 0, sizeof *sh);
     struct ipc_pool pool;
-    int rc = ipc_pool_start(&pool, WORKERS, spin_worker, raise_by_worker ? (void *)1 : NULL,
-                            NULL, 0);
+    int rc =
+        ipc_pool_start(&pool, WORKERS, spin_worker, raise_by_worker ? (void *)1 : NULL, NULL, 0);
     if (rc < 0) {
         T_FAIL("cannot start workers: %s", strerror(-rc));
         return;

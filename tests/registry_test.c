@@ -25,8 +25,8 @@ int main(int argc, char **argv)
         if (!well_formed(ops->name))
             T_FAIL("backend name '%s' is not lowercase-hyphenated", ops->name);
         if (i > 0 && strcmp(flag_backends[i - 1]->name, ops->name) >= 0)
-            T_FAIL("'%s' comes after '%s': the table must be sorted and unique",
-                   ops->name, flag_backends[i - 1]->name);
+            T_FAIL("'%s' comes after '%s': the table must be sorted and unique", ops->name,
+                   flag_backends[i - 1]->name);
         T_TRUE(ops->description && ops->description[0]);
         T_TRUE(ops->probe && ops->open && ops->close);
         if (flag_backend_find(ops->name) != ops)

@@ -18,19 +18,36 @@ static bool shared_prop;
 static const uint64_t STOP_EARLY_N = 18446744073709551597u;
 
 static const uint64_t numbers[] = {
-    0, 1, 2, 3, 4, 5, 8, 9, 15, 25, 27, 49, 97, 121, 169, 221, 1009, 1024, 7919,
-    999983,                 /* prime */
-    1000003ull * 999983ull, /* two primes near 1e6: the factor is deep in the range */
+    0,
+    1,
+    2,
+    3,
+    4,
+    5,
+    8,
+    9,
+    15,
+    25,
+    27,
+    49,
+    97,
+    121,
+    169,
+    221,
+    1009,
+    1024,
+    7919,
+    999983,                  /* prime */
+    1000003ull * 999983ull,  /* two primes near 1e6: the factor is deep in the range */
     1000003ull * 1000003ull, /* a prime square: the factor is the last candidate */
     4294967291ull * 3,
-    112272535095295ull,     /* the chapter's first number */
-    1099511627689ull,       /* prime near 2^40 */
-    UINT64_MAX,             /* 3 * 5 * 17 * ... */
+    112272535095295ull, /* the chapter's first number */
+    1099511627689ull,   /* prime near 2^40 */
+    UINT64_MAX,         /* 3 * 5 * 17 * ... */
 };
 #define NNUMBERS (sizeof numbers / sizeof numbers[0])
 
-static void check_one(const struct ipc_verify *v, const struct ipc_verify_result *r,
-                      uint64_t n)
+static void check_one(const struct ipc_verify *v, const struct ipc_verify_result *r, uint64_t n)
 {
     uint64_t want_factor;
     bool want_prime = wl_is_prime_serial(n, &want_factor);
@@ -41,21 +58,21 @@ static void check_one(const struct ipc_verify *v, const struct ipc_verify_result
         T_FAIL("%s/%s/w%u/k%" PRIu64 ": %" PRIu64 " reported %s", ops->name, s, w, k, n,
                r->prime ? "prime" : "composite");
     if (!want_prime && n >= 2 && (r->factor < 2 || r->factor >= n || n % r->factor))
-        T_FAIL("%s/%s/w%u/k%" PRIu64 ": %" PRIu64 ": factor %" PRIu64 " is wrong", ops->name,
-               s, w, k, n, r->factor);
+        T_FAIL("%s/%s/w%u/k%" PRIu64 ": %" PRIu64 ": factor %" PRIu64 " is wrong", ops->name, s, w,
+               k, n, r->factor);
     if (n < 2 && r->factor != 0)
         T_FAIL("%" PRIu64 " must have no factor, got %" PRIu64, n, r->factor);
     if (v->opts.strategy == IPC_STRATEGY_SERIAL && r->factor != want_factor)
-        T_FAIL("serial must report the smallest factor of %" PRIu64 ": %" PRIu64 " not %" PRIu64,
-               n, r->factor, want_factor);
+        T_FAIL("serial must report the smallest factor of %" PRIu64 ": %" PRIu64 " not %" PRIu64, n,
+               r->factor, want_factor);
     /* Candidates: never more than all of them; exactly all of them when nothing stops early. */
     uint64_t all = (n > 2 ? 1 : 0) + (n % 2 ? wl_range_count(wl_prime_candidates(n, 3)) : 0);
     if (r->candidates > all)
-        T_FAIL("%" PRIu64 ": %" PRIu64 " candidates, but only %" PRIu64 " exist", n,
-               r->candidates, all);
+        T_FAIL("%" PRIu64 ": %" PRIu64 " candidates, but only %" PRIu64 " exist", n, r->candidates,
+               all);
     if (want_prime && r->candidates != all)
-        T_FAIL("%s/%s: prime %" PRIu64 ": tried %" PRIu64 " of %" PRIu64 " candidates",
-               ops->name, s, n, r->candidates, all);
+        T_FAIL("%s/%s: prime %" PRIu64 ": tried %" PRIu64 " of %" PRIu64 " candidates", ops->name,
+               s, n, r->candidates, all);
     if (ops->fast == FLAG_FAST_NOCHECK) {
         T_EQ_U64(r->checks, 0);
         T_EQ_INT(r->stop_latency_ns, -1);
@@ -116,8 +133,8 @@ static void test_stop_early(enum ipc_strategy s)
         return;
     struct flag f = FLAG_INIT;
     T_EQ_INT(flag_open(&f, ops, NULL), 0);
-    struct ipc_verify_opts o = {.strategy = s, .workers = 2, .check_every = 1000,
-                                .serial_cutoff = 1};
+    struct ipc_verify_opts o = {
+        .strategy = s, .workers = 2, .check_every = 1000, .serial_cutoff = 1};
     struct ipc_verify v;
     T_EQ_INT(ipc_verify_init(&v, &f, &o), 0);
     struct ipc_verify_result r;
@@ -127,7 +144,8 @@ static void test_stop_early(enum ipc_strategy s)
     uint64_t half = wl_range_count(wl_prime_candidates(STOP_EARLY_N, 3)) / 2;
     if (r.candidates >= half / 100)
         T_FAIL("%s: %" PRIu64 " candidates tried; the raise should have stopped worker 1 long "
-               "before %" PRIu64, ops->name, r.candidates, half / 100);
+               "before %" PRIu64,
+               ops->name, r.candidates, half / 100);
     T_TRUE(r.stop_latency_ns >= 0);
     T_TRUE(r.checks >= 1);
     T_EQ_U64(r.processes, 2);
