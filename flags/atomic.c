@@ -6,13 +6,6 @@
 
 #define WORD_SIZE 64
 
-static int atomic_probe(char *why, size_t len)
-{
-    (void)why;
-    (void)len;
-    return 0;
-}
-
 static int atomic_open(struct flag *f, const struct flag_config *cfg)
 {
     (void)cfg;
@@ -46,7 +39,7 @@ const struct flag_ops flag_atomic_ops = {
     .description = "C11 atomic byte in shared memory, release store / acquire load, read inline",
     .fast = FLAG_FAST_ACQUIRE,
     .props = FLAG_PROP_SHARED,
-    .probe = atomic_probe,
+    .probe = flag_probe_always,
     .open = atomic_open,
     .attach = NULL, /* the mapping is inherited over fork */
     .raise = atomic_raise,

@@ -14,13 +14,6 @@ struct file_state {
     int fd; /* this process's own descriptor once attached (not shared over fork) */
 };
 
-static int file_probe(char *why, size_t len)
-{
-    (void)why;
-    (void)len;
-    return 0;
-}
-
 static int file_open(struct flag *f, const struct flag_config *cfg)
 {
     struct file_state *s = calloc(1, sizeof *s);
@@ -99,7 +92,7 @@ const struct flag_ops flag_file_ops = {
         "byte in a file in a private temp dir, pread to check, pwrite to raise (syscalls)",
     .fast = FLAG_FAST_DISPATCH,
     .props = FLAG_PROP_SHARED,
-    .probe = file_probe,
+    .probe = flag_probe_always,
     .open = file_open,
     .attach = file_attach,
     .raise = file_raise,

@@ -87,6 +87,9 @@ struct flag {
 /* Record an error on f (printf-style reason) and return err, which must be negative. */
 int flag_fail(struct flag *f, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* A probe for backends that need nothing beyond the kernel ipclab already runs on. */
+int flag_probe_always(char *why, size_t len);
+
 /* ---- The registry (registry.c) -------------------------------------------------------- */
 
 /* Every backend, sorted by name, including ones not usable here (their probe says why). */

@@ -7,13 +7,6 @@
 
 #include <string.h>
 
-static int locked_probe(char *why, size_t len)
-{
-    (void)why;
-    (void)len;
-    return 0;
-}
-
 int flag_locked_lock_slow(struct flag_locked_word *w, int rc)
 {
     if (rc == EOWNERDEAD) {
@@ -90,7 +83,7 @@ const struct flag_ops flag_locked_ops = {
     .description = "byte guarded by a process-shared robust mutex on check and raise (Value)",
     .fast = FLAG_FAST_MUTEX,
     .props = FLAG_PROP_SHARED,
-    .probe = locked_probe,
+    .probe = flag_probe_always,
     .open = locked_open,
     .attach = NULL, /* the mapping is inherited over fork */
     .raise = locked_raise,

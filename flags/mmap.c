@@ -18,13 +18,6 @@ struct mmap_state {
     void *opener_map; /* the opener's own mapping, used for reset and close */
 };
 
-static int mmap_probe(char *why, size_t len)
-{
-    (void)why;
-    (void)len;
-    return 0;
-}
-
 static int map_fd(struct flag *f, int fd, void **out)
 {
     void *p = mmap(NULL, MAP_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -109,7 +102,7 @@ const struct flag_ops flag_mmap_ops = {
     .description = "byte in a file-backed MAP_SHARED mapping in a private temp dir, read inline",
     .fast = FLAG_FAST_VOLATILE,
     .props = FLAG_PROP_SHARED,
-    .probe = mmap_probe,
+    .probe = flag_probe_always,
     .open = mmap_open,
     .attach = mmap_attach,
     .raise = mmap_raise,

@@ -3,13 +3,6 @@
  * harness's own (the indirect call and the loop), the floor under every dispatched backend. */
 #include "flag.h"
 
-static int null_probe(char *why, size_t len)
-{
-    (void)why;
-    (void)len;
-    return 0;
-}
-
 static int null_open(struct flag *f, const struct flag_config *cfg)
 {
     (void)f;
@@ -40,7 +33,7 @@ const struct flag_ops flag_null_ops = {
     .description = "dispatch through the ops table, no shared state (the harness-cost baseline)",
     .fast = FLAG_FAST_DISPATCH,
     .props = 0,
-    .probe = null_probe,
+    .probe = flag_probe_always,
     .open = null_open,
     .attach = NULL,
     .raise = null_nothing,

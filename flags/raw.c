@@ -7,13 +7,6 @@
 
 #define WORD_SIZE 64
 
-static int raw_probe(char *why, size_t len)
-{
-    (void)why;
-    (void)len;
-    return 0;
-}
-
 static int raw_open(struct flag *f, const struct flag_config *cfg)
 {
     (void)cfg;
@@ -48,7 +41,7 @@ const struct flag_ops flag_raw_ops = {
         "unsynchronised shared byte, volatile load (the chapter's RawValue), read inline",
     .fast = FLAG_FAST_VOLATILE,
     .props = FLAG_PROP_SHARED,
-    .probe = raw_probe,
+    .probe = flag_probe_always,
     .open = raw_open,
     .attach = NULL, /* the mapping is inherited over fork */
     .raise = raw_raise,

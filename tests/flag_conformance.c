@@ -10,7 +10,6 @@
 #include "ipc/search.h"
 #include "ipc/shared.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdatomic.h>
 #include <unistd.h>
@@ -267,20 +266,6 @@ static void test_owner_death(void)
     flag_close(&flag);
 }
 
-static int count_entries(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return -1;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-            n++;
-    closedir(d);
-    return n;
-}
-
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -319,7 +304,7 @@ int main(int argc, char **argv)
     test_open_failure();
     test_owner_death();
 
-    int left = count_entries(tmp);
+    int left = t_count_entries(tmp);
     if (left != 0)
         T_FAIL("%s left %d entries in %s", ops->name, left, tmp);
     rmdir(tmp);

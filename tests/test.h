@@ -4,6 +4,7 @@
 #ifndef IPCLAB_TEST_H
 #define IPCLAB_TEST_H
 
+#include <dirent.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +47,22 @@ static int t_failures;
         if (!(s)[0])                                                                               \
             T_FAIL("%s is empty", #s);                                                             \
     } while (0)
+
+/* Entries in a directory other than . and .., or -1 if it cannot be read: the tests point
+ * TMPDIR at a private directory and require it empty at the end. */
+static inline int t_count_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+            n++;
+    closedir(d);
+    return n;
+}
 
 /* Return from main with this. */
 #define T_RESULT() (t_failures ? (fprintf(stderr, "%d failure(s)\n", t_failures), 1) : 0)

@@ -7,7 +7,6 @@
 #include "ipc/verify.h"
 #include "workloads/prime.h"
 
-#include <dirent.h>
 #include <unistd.h>
 
 static const struct flag_ops *ops;
@@ -153,20 +152,6 @@ static void test_stop_early(enum ipc_strategy s)
     flag_close(&f);
 }
 
-static int count_entries(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return -1;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-            n++;
-    closedir(d);
-    return n;
-}
-
 int main(int argc, char **argv)
 {
     if (argc != 2 || !(ops = flag_backend_find(argv[1]))) {
@@ -198,7 +183,7 @@ int main(int argc, char **argv)
     test_stop_early(IPC_STRATEGY_POOL);
     test_stop_early(IPC_STRATEGY_LESS_NAIVE);
 
-    if (count_entries(tmp) != 0)
+    if (t_count_entries(tmp) != 0)
         T_FAIL("%s left files in %s", ops->name, tmp);
     rmdir(tmp);
     return T_RESULT();
