@@ -2,6 +2,7 @@
 /* Strict parsing and uniform one-line errors for every ipclab subcommand. */
 #include "cli.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -83,4 +84,15 @@ void cli_json_string(FILE *out, const char *s)
             fputc(*p, out);
     }
     fputc('"', out);
+}
+
+bool cli_stdout_closed;
+
+int cli_flush(void)
+{
+    if (fflush(stdout) == 0 && !ferror(stdout))
+        return 0;
+    if (errno == EPIPE)
+        cli_stdout_closed = true;
+    return -1;
 }

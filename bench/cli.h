@@ -3,6 +3,7 @@
 #ifndef IPCLAB_CLI_H
 #define IPCLAB_CLI_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -18,6 +19,11 @@ int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out, char
 /* "ipclab <cmd>: <message>\n" on stderr; returns code, so callers write return cli_error(...). */
 int cli_error(int code, const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Flush stdout; 0, or -1 if the output is gone (then stop producing it). Remembers a closed
+ * pipe so main() can end with the conventional SIGPIPE status after cleaning up. */
+int cli_flush(void);
+extern bool cli_stdout_closed;
 
 /* Print a string as a JSON string literal (quotes and escapes included). */
 void cli_json_string(FILE *out, const char *s);

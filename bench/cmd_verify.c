@@ -336,7 +336,8 @@ int cmd_verify(int argc, char **argv)
                 else
                     print_table(&r);
             }
-            fflush(stdout);
+            if (cli_flush() < 0 && rc == CLI_OK)
+                rc = CLI_RUNTIME; /* nobody reads the results any more: stop measuring */
         }
         ipc_verify_fini(&v);
     }

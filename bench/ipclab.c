@@ -4,6 +4,7 @@
 
 #include "../ipc/cleanup.h"
 
+#include <signal.h>
 #include <string.h>
 
 struct subcommand {
@@ -56,9 +57,16 @@ int main(int argc, char **argv)
             ipc_cleanup_install();
             int rc = subcommands[i].run(argc - 1, argv + 1);
             ipc_cleanup_run();
-            if (fflush(stdout) != 0 && rc == CLI_OK) {
-                perror("ipclab: writing output");
-                rc = CLI_RUNTIME;
+            if (cli_flush() < 0) {
+                if (cli_stdout_closed) {
+                    /* The reader went away (ipclab ... | head): end as a SIGPIPE death would. */
+                    signal(SIGPIPE, SIG_DFL);
+                    raise(SIGPIPE);
+                }
+                if (rc == CLI_OK) {
+                    perror("ipclab: writing output");
+                    rc = CLI_RUNTIME;
+                }
             }
             return rc;
         }

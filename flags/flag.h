@@ -38,15 +38,25 @@ enum flag_fast {
     FLAG_FAST_ACQUIRE,  /* C11 atomic load, memory_order_acquire */
     FLAG_FAST_VOLATILE, /* volatile byte load, no synchronisation */
     FLAG_FAST_MUTEX,    /* process-shared mutex: lock, load, unlock */
+    FLAG_FAST_SIGATOMIC, /* this process's volatile sig_atomic_t, set by a signal handler */
 };
 
 /* Properties the harness and the conformance suite rely on. */
 #define FLAG_PROP_SHARED 0x1u /* a raise in one process is seen by every attached process */
 
-/* Where a backend may put what it creates. Zero-initialise; NULL fields take defaults. */
+/* What a backend may need to know when it opens. Zero-initialise: zero/NULL fields take the
+ * defaults in brackets. */
 struct flag_config {
-    const char *tmpdir; /* parent of private temp dirs; NULL: $TMPDIR, else /tmp */
+    const char *tmpdir;    /* parent of private temp dirs [$TMPDIR, else /tmp] */
+    unsigned participants; /* most processes attached at once, parent included [16] */
+    bool pin_server;       /* pin a server process (manager, redis-server) ... [no] */
+    unsigned server_cpu;   /* ... to this CPU */
+    const char *redis_socket; /* use this Redis Unix socket instead of starting a server */
+    const char *redis_host;   /* use this Redis TCP host instead of starting a server */
+    unsigned redis_port;      /* with redis_host [6379] */
 };
+
+#define FLAG_DEFAULT_PARTICIPANTS 16
 
 struct flag_ops {
     const char *name;        /* lowercase-hyphenated, stable: used in CLI, bench names, plots */
@@ -74,6 +84,8 @@ struct flag {
     void *word;            /* the shared word the inline fast paths read (alone on a cache line) */
     void *priv;            /* backend-private state */
     enum flag_state state; /* this process's view: fork copies it, attach advances it */
+    int server_pid;        /* a server the backend started (manager, redis-server), or 0 */
+    int server_cpu;        /* the CPU that server is pinned to, or -1 */
     int err;               /* last error, as -errno */
     char errstr[FLAG_ERRSTR_LEN];
 };
@@ -123,6 +135,7 @@ static inline int flag_open(struct flag *f, const struct flag_ops *ops,
     static const struct flag_config defaults = {0};
     *f = (struct flag)FLAG_INIT;
     f->ops = ops;
+    f->server_cpu = -1;
     int rc = ops->open(f, cfg ? cfg : &defaults);
     if (rc < 0) {
         f->ops = ops;

@@ -6,6 +6,7 @@
 #include "flag.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdalign.h>
 #include <stdatomic.h>
 
@@ -37,6 +38,13 @@ static inline int flag_fast_acquire(const void *word)
 static inline int flag_fast_volatile(const void *word)
 {
     return *(const volatile unsigned char *)word;
+}
+
+/* signal: the word is this process's own `volatile sig_atomic_t`, written only by its signal
+ * handler; the one type C lets a handler write and the interrupted code read. */
+static inline int flag_fast_sigatomic(const void *word)
+{
+    return *(const volatile sig_atomic_t *)word != 0;
 }
 
 /* locked: the chapter's Value, whose every access takes its lock. A robust process-shared

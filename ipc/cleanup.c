@@ -19,7 +19,7 @@ static unsigned npids;
 static char paths[MAX_PATHS][IPC_CLEANUP_PATH_MAX];
 static unsigned npaths;
 
-static const int handled[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
+static const int handled[] = {SIGINT, SIGTERM, SIGHUP};
 
 static void handled_set(sigset_t *set)
 {
@@ -80,6 +80,10 @@ static void on_signal(int sig)
 
 void ipc_cleanup_install(void)
 {
+    /* A write to a closed socket or pipe must be an EPIPE error the caller reports (a dead
+     * server, a reader that went away), not a silent death. Inherited by workers and by
+     * exec'd servers; main() turns EPIPE on stdout back into the usual SIGPIPE exit. */
+    signal(SIGPIPE, SIG_IGN);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;

@@ -7,18 +7,18 @@
 #include <sys/types.h>
 
 /*
- * The registry lets SIGINT, SIGTERM, SIGHUP and SIGPIPE (Ctrl-C, kill, a closed terminal, a
- * reader that went away, as in `ipclab verify | head`) end a run without leaving workers,
- * servers, temp files or directories behind: the handler kills and reaps every registered
- * child, removes every registered path (newest first, so files go before their directory),
- * then dies of the same signal so the caller sees the usual status.
+ * The registry lets SIGINT, SIGTERM and SIGHUP (Ctrl-C, kill, a closed terminal) end a run
+ * without leaving workers, servers, temp files or directories behind: the handler kills and
+ * reaps every registered child, removes every registered path (newest first, so files go
+ * before their directory), then dies of the same signal so the caller sees the usual status.
+ * SIGPIPE is ignored instead: writes to a dead peer fail with EPIPE and are reported.
  * Everything it does is async-signal-safe.
  *
  * Normal code removes what it created itself and deregisters it; registration and removal
  * block those signals so the handler never sees a half-updated registry.
  */
 
-/* Install the handlers. Call once from main() before creating anything. */
+/* Install the handlers and ignore SIGPIPE. Call once from main() before creating anything. */
 void ipc_cleanup_install(void);
 
 /* Register / forget a child process (killed with SIGKILL and reaped by the handler). */

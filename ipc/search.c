@@ -33,6 +33,12 @@ static inline int check_volatile(struct flag *f, void *word)
     return flag_fast_volatile(word);
 }
 
+static inline int check_sigatomic(struct flag *f, void *word)
+{
+    (void)f;
+    return flag_fast_sigatomic(word);
+}
+
 static inline int check_mutex(struct flag *f, void *word)
 {
     (void)f;
@@ -111,6 +117,7 @@ DEFINE_SEARCH(dispatch, check_dispatch)
 DEFINE_SEARCH(acquire, check_acquire)
 DEFINE_SEARCH(volatile, check_volatile)
 DEFINE_SEARCH(mutex, check_mutex)
+DEFINE_SEARCH(sigatomic, check_sigatomic)
 
 void ipc_search_run(const struct ipc_search *s, struct ipc_search_out *o)
 {
@@ -135,6 +142,9 @@ void ipc_search_run(const struct ipc_search *s, struct ipc_search_out *o)
     case FLAG_FAST_MUTEX:
         search_mutex(s, o);
         return;
+    case FLAG_FAST_SIGATOMIC:
+        search_sigatomic(s, o);
+        return;
     }
     o->err = -EINVAL;
 }
@@ -152,6 +162,8 @@ int64_t ipc_check_spin(struct flag *f, uint64_t iters)
         return spin_volatile(f, iters);
     case FLAG_FAST_MUTEX:
         return spin_mutex(f, iters);
+    case FLAG_FAST_SIGATOMIC:
+        return spin_sigatomic(f, iters);
     }
     return -EINVAL;
 }
