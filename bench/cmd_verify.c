@@ -36,6 +36,12 @@ static void usage(FILE *out)
             "  -r, --repeat R        verify every number R times (default 1)\n"
             "      --no-pin          do not pin worker i to the i-th available CPU\n"
             "      --tmpdir DIR      where file-backed flags make their private directory\n"
+            "      --server-cpu N    pin the flag's server (manager, redis-server) to CPU N\n"
+            "      --redis-socket P  redis-unix: use the Redis server on Unix socket P\n"
+            "      --redis-host H    redis-tcp: use the Redis server on host H ...\n"
+            "      --redis-port N    ... port N (default 6379); without these two options\n"
+            "                        or --redis-socket, ipclab starts its own redis-server\n"
+            "                        on a private socket and a free port, and stops it after\n"
             "      --format F        table (default) | json (one JSON object per line)\n"
             "  -h, --help            this text\n"
             "\n"
@@ -45,7 +51,9 @@ static void usage(FILE *out)
             "once per run by timing a batch of back-to-back checks in this process\n"
             "(check_ns_method \"calibrated\"); candidates counts divisors tried, 2 included;\n"
             "stop_latency_ns runs from the first raise to the last worker leaving its loop\n"
-            "(null when nothing was raised); cpus lists each worker's CPU (null: not pinned).\n",
+            "(null when nothing was raised); cpus lists each worker's CPU (null: not pinned);\n"
+            "server_cpu is where the flag's server is pinned (null: not pinned or no server)\n"
+            "and server_last_cpu where it last ran.\n",
             IPC_VERIFY_MAX_WORKERS);
 }
 
@@ -118,6 +126,14 @@ static void print_cpus(const struct ipc_verify_opts *o, unsigned processes)
     putchar(']');
 }
 
+static void print_int_or_null(int v)
+{
+    if (v >= 0)
+        printf("%d", v);
+    else
+        printf("null");
+}
+
 static void print_json(const struct ipc_verify *v, const struct ipc_verify_result *r, unsigned run)
 {
     const struct ipc_verify_opts *o = &v->opts;
@@ -143,6 +159,11 @@ static void print_json(const struct ipc_verify *v, const struct ipc_verify_resul
         printf("null");
     printf(",\"cpus\":");
     print_cpus(o, r->processes);
+    const struct flag *f = v->flag;
+    printf(",\"server_cpu\":");
+    print_int_or_null(f->server_pid ? f->server_cpu : -1);
+    printf(",\"server_last_cpu\":");
+    print_int_or_null(f->server_pid ? ipc_cpu_last_of(f->server_pid) : -1);
     printf("}\n");
 }
 
@@ -157,7 +178,13 @@ static void print_table_header(const struct ipc_verify *v)
         for (int i = 0; i < o->ncpus && (unsigned)i < o->workers; i++)
             printf("%s%d", i ? "," : " ", o->cpus[i]);
     }
-    printf(", check every %llu\n", (unsigned long long)o->check_every);
+    printf(", check every %llu", (unsigned long long)o->check_every);
+    const struct flag *f = v->flag;
+    if (f->server_pid && f->server_cpu >= 0)
+        printf(", server pid %d pinned to CPU %d", f->server_pid, f->server_cpu);
+    else if (f->server_pid)
+        printf(", server pid %d not pinned", f->server_pid);
+    printf("\n");
     printf("%-22s %-6s %-12s %10s %10s %10s %12s %10s\n", "number", "prime", "factor", "wall_ms",
            "checks", "check_ms", "candidates", "stop_us");
 }
@@ -186,7 +213,16 @@ static void print_table(const struct ipc_verify_result *r)
 
 int cmd_verify(int argc, char **argv)
 {
-    enum { OPT_BOOK = 256, OPT_NO_PIN, OPT_TMPDIR, OPT_FORMAT };
+    enum {
+        OPT_BOOK = 256,
+        OPT_NO_PIN,
+        OPT_TMPDIR,
+        OPT_FORMAT,
+        OPT_SERVER_CPU,
+        OPT_REDIS_SOCKET,
+        OPT_REDIS_HOST,
+        OPT_REDIS_PORT,
+    };
     static const struct option opts[] = {
         {"strategy", required_argument, NULL, 's'},
         {"flag", required_argument, NULL, 'f'},
@@ -198,6 +234,10 @@ int cmd_verify(int argc, char **argv)
         {"no-pin", no_argument, NULL, OPT_NO_PIN},
         {"tmpdir", required_argument, NULL, OPT_TMPDIR},
         {"format", required_argument, NULL, OPT_FORMAT},
+        {"server-cpu", required_argument, NULL, OPT_SERVER_CPU},
+        {"redis-socket", required_argument, NULL, OPT_REDIS_SOCKET},
+        {"redis-host", required_argument, NULL, OPT_REDIS_HOST},
+        {"redis-port", required_argument, NULL, OPT_REDIS_PORT},
         {"help", no_argument, NULL, 'h'},
         {0, 0, 0, 0},
     };
@@ -253,6 +293,29 @@ int cmd_verify(int argc, char **argv)
                 return cli_error(CLI_USAGE, CMD, "--tmpdir: empty path");
             cfg.tmpdir = optarg;
             break;
+        case OPT_SERVER_CPU:
+            NUM_OPT(u, "server-cpu", 0, 65535);
+            if (nallowed > 0 && !ipc_cpu_in(allowed, nallowed, (int)u))
+                return cli_error(CLI_USAGE, CMD,
+                                 "--server-cpu: CPU %llu is not one this process may use",
+                                 (unsigned long long)u);
+            cfg.pin_server = true;
+            cfg.server_cpu = (unsigned)u;
+            break;
+        case OPT_REDIS_SOCKET:
+            if (!*optarg)
+                return cli_error(CLI_USAGE, CMD, "--redis-socket: empty path");
+            cfg.redis_socket = optarg;
+            break;
+        case OPT_REDIS_HOST:
+            if (!*optarg)
+                return cli_error(CLI_USAGE, CMD, "--redis-host: empty host name");
+            cfg.redis_host = optarg;
+            break;
+        case OPT_REDIS_PORT:
+            NUM_OPT(u, "redis-port", 1, 65535);
+            cfg.redis_port = (unsigned)u;
+            break;
         case OPT_FORMAT:
             if (strcmp(optarg, "json") == 0)
                 json = true;
@@ -273,6 +336,9 @@ int cmd_verify(int argc, char **argv)
     }
     if (!pin)
         o.cpus = NULL, o.ncpus = 0;
+    if (cfg.redis_port && !cfg.redis_host)
+        cfg.redis_host = "127.0.0.1";
+    cfg.participants = o.workers + 1; /* the workers and the parent (calibration, serial) */
 
     const struct flag_ops *ops = flag_backend_find(flag_name);
     if (!ops)
@@ -307,7 +373,11 @@ int cmd_verify(int argc, char **argv)
     }
 
     char why[256];
-    if (flag_probe(ops, why, sizeof why) < 0) {
+    int probed = flag_probe(ops, why, sizeof why);
+    /* An existing Redis server makes a missing local redis-server binary irrelevant. */
+    if (probed == -ENOENT && (cfg.redis_socket || cfg.redis_host))
+        probed = 0;
+    if (probed < 0) {
         free(ns.v);
         return cli_error(CLI_RUNTIME, CMD, "flag backend '%s' is not available here: %s", ops->name,
                          why);

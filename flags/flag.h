@@ -138,8 +138,8 @@ static inline int flag_open(struct flag *f, const struct flag_ops *ops,
     f->server_cpu = -1;
     int rc = ops->open(f, cfg ? cfg : &defaults);
     if (rc < 0) {
-        f->ops = ops;
         f->state = FLAG_CLOSED;
+        f->word = f->priv = NULL;
         return rc;
     }
     f->state = FLAG_OPEN;

@@ -13,4 +13,10 @@ int ipc_cpu_pin(int cpu);
 /* The CPU the caller runs on now, or -1. */
 int ipc_cpu_current(void);
 
+/* The CPU process pid last ran on (field 39 of /proc/<pid>/stat), or -errno. */
+int ipc_cpu_last_of(int pid);
+
+/* True if cpu is one of cpus[0..n). */
+int ipc_cpu_in(const int *cpus, int n, int cpu);
+
 #endif

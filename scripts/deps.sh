@@ -5,9 +5,9 @@
 # As root it runs apt-get; otherwise it prints the exact apt-get line to run and exits 1.
 set -euo pipefail
 
-build=(cmake make gcc libc6-dev pkg-config)
-test=(jq procps)
-bench=(jq gnuplot-nox)
+build=(cmake make gcc libc6-dev pkg-config liburing-dev libhiredis-dev)
+test=(jq procps redis-server)
+bench=(jq gnuplot-nox redis-server)
 
 want=()
 [ $# -gt 0 ] || set -- all

@@ -10,7 +10,7 @@ command -v pgrep >/dev/null || { echo "skip: pgrep is not installed (procps)"; e
 
 failures=0
 fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
-work=$(mktemp -d /tmp/ipclab-cleanup-test-XXXXXX)
+work=$(mktemp -d "${TMPDIR:-/tmp}/ipclab-cleanup-test-XXXXXX")
 trap 'pkill -KILL -P $$ 2>/dev/null; rm -rf "$work"' EXIT
 export TMPDIR=$work/tmp
 mkdir "$TMPDIR"

@@ -8,7 +8,7 @@ command -v jq >/dev/null || { echo "skip: jq is not installed (scripts/deps.sh i
 
 failures=0
 fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
-work=$(mktemp -d /tmp/ipclab-cli-test-XXXXXX)
+work=$(mktemp -d "${TMPDIR:-/tmp}/ipclab-cli-test-XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
 # expect_usage CMD...: exit 2, nothing on stdout, exactly one line on stderr naming ipclab.

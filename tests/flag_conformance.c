@@ -287,12 +287,11 @@ int main(int argc, char **argv)
     T_TRUE(ops->fast == FLAG_FAST_NOCHECK || ops->fast == FLAG_FAST_DISPATCH || ops->is_raised);
 
     /* Everything a backend creates goes under a private TMPDIR, which must end up empty. */
-    char tmp[] = "/tmp/ipclab-conformance-XXXXXX";
-    if (!mkdtemp(tmp)) {
+    char tmp[512];
+    if (!t_private_tmpdir(tmp, sizeof tmp, "ipclab-conformance")) {
         perror("mkdtemp");
         return 1;
     }
-    setenv("TMPDIR", tmp, 1);
     sh = ipc_shared_alloc(sizeof *sh);
     T_TRUE(sh != NULL);
 

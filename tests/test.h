@@ -64,6 +64,18 @@ static inline int t_count_entries(const char *dir)
     return n;
 }
 
+/* A private directory "<$TMPDIR or /tmp>/<name>-XXXXXX" for what the code under test creates;
+ * then TMPDIR points at it. Returns buf, or NULL. */
+static inline char *t_private_tmpdir(char *buf, size_t len, const char *name)
+{
+    const char *base = getenv("TMPDIR");
+    snprintf(buf, len, "%s/%s-XXXXXX", base && *base ? base : "/tmp", name);
+    if (!mkdtemp(buf))
+        return NULL;
+    setenv("TMPDIR", buf, 1);
+    return buf;
+}
+
 /* Return from main with this. */
 #define T_RESULT() (t_failures ? (fprintf(stderr, "%d failure(s)\n", t_failures), 1) : 0)
 

@@ -114,6 +114,10 @@ static void run_config(enum ipc_strategy s, unsigned workers, uint64_t every)
          * per number, already covered by the serial strategy and the CLI test. */
         if (!shared_prop && s != IPC_STRATEGY_SERIAL && numbers[i] > (1ull << 40))
             continue;
+        /* Checking every few candidates a number with 5e5 of them costs 5e5 round trips on a
+         * server backend (20 us each across cores): small intervals get small numbers. */
+        if (every < 1000 && numbers[i] > (1ull << 32))
+            continue;
         struct ipc_verify_result r;
         if (ipc_verify_number(&v, numbers[i], &r) < 0) {
             T_FAIL("%s: verify %" PRIu64 ": %s", ops->name, numbers[i], v.errstr);
@@ -164,10 +168,11 @@ int main(int argc, char **argv)
         return T_SKIP;
     }
     shared_prop = ops->props & FLAG_PROP_SHARED;
-    char tmp[] = "/tmp/ipclab-verify-test-XXXXXX";
-    if (!mkdtemp(tmp))
+    char tmp[512];
+    if (!t_private_tmpdir(tmp, sizeof tmp, "ipclab-verify-test")) {
+        perror("mkdtemp");
         return 1;
-    setenv("TMPDIR", tmp, 1);
+    }
 
     const enum ipc_strategy strategies[] = {IPC_STRATEGY_SERIAL, IPC_STRATEGY_POOL,
                                             IPC_STRATEGY_LESS_NAIVE};
