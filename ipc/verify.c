@@ -3,10 +3,12 @@
 #include "verify.h"
 
 #include "clock.h"
+#include "cpu.h"
 #include "pool.h"
 #include "search.h"
 #include "shared.h"
 
+#include <sched.h>
 #include <stdalign.h>
 #include <stdio.h>
 #include <string.h>
@@ -50,6 +52,21 @@ static int fail(struct ipc_verify *v, int err, const char *fmt, const char *arg)
     return err;
 }
 
+/* Work the parent does itself (calibration, serial search) runs where worker 0 would, so its
+ * figures do not depend on where the scheduler happened to put the parent. */
+static bool pin_self(const struct ipc_verify *v, cpu_set_t *saved)
+{
+    if (!v->opts.cpus || v->opts.ncpus < 1 || sched_getaffinity(0, sizeof *saved, saved) < 0)
+        return false;
+    return ipc_cpu_pin(v->opts.cpus[0]) == 0;
+}
+
+static void unpin_self(bool pinned, const cpu_set_t *saved)
+{
+    if (pinned)
+        sched_setaffinity(0, sizeof *saved, saved);
+}
+
 int ipc_verify_init(struct ipc_verify *v, struct flag *f, const struct ipc_verify_opts *o)
 {
     memset(v, 0, sizeof *v);
@@ -61,6 +78,8 @@ int ipc_verify_init(struct ipc_verify *v, struct flag *f, const struct ipc_verif
     v->ctl = ipc_shared_alloc(v->ctl_size);
     if (!v->ctl)
         return fail(v, -errno, "shared result slots: %s", strerror(errno));
+    cpu_set_t saved;
+    bool pinned = pin_self(v, &saved);
     int rc = flag_attach(f);
     if (rc == 0) {
         rc = ipc_check_cost(f, &v->check_cost_ns);
@@ -68,6 +87,7 @@ int ipc_verify_init(struct ipc_verify *v, struct flag *f, const struct ipc_verif
         if (rc == 0)
             rc = rc2;
     }
+    unpin_self(pinned, &saved);
     if (rc < 0) {
         fail(v, rc, "%s", f->errstr);
         ipc_verify_fini(v);
@@ -127,12 +147,17 @@ static int run_serial(struct ipc_verify *v, struct wl_range r, struct ipc_verify
                       uint64_t *last_stop)
 {
     struct flag *f = v->flag;
+    cpu_set_t saved;
+    bool pinned = pin_self(v, &saved);
     int rc = flag_attach(f);
-    if (rc < 0)
+    if (rc < 0) {
+        unpin_self(pinned, &saved);
         return fail(v, rc, "%s", f->errstr);
+    }
     struct ipc_search_out out;
     search_range(v, r, &out);
     flag_detach(f);
+    unpin_self(pinned, &saved);
     if (out.err < 0)
         return fail(v, out.err, "%s", f->errstr);
     account(res, &out, last_stop);

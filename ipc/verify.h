@@ -59,7 +59,9 @@ struct ipc_verify {
 };
 
 /* Bind v to an open flag, allocate the shared result slots and measure the cost of one check
- * (the parent attaches, times a batch, detaches). 0 or -errno with v->errstr set. */
+ * (the parent attaches, times a batch, detaches). With o->cpus the parent does this, and any
+ * serial search later, pinned to o->cpus[0], where worker 0 runs. 0 or -errno with v->errstr
+ * set. */
 int ipc_verify_init(struct ipc_verify *v, struct flag *f, const struct ipc_verify_opts *o);
 
 /*

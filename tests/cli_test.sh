@@ -65,6 +65,13 @@ expect_usage verify --tmpdir "" 7
 expect_usage verify --book 7
 expect_usage verify --bogus 7
 expect_usage verify --workers
+expect_usage verify --server-cpu 99999 7
+expect_usage verify --server-cpu -1 7
+expect_usage verify --server-cpu x 7
+expect_usage verify --redis-port 0 --flag redis-tcp 7
+expect_usage verify --redis-port 65536 --flag redis-tcp 7
+expect_usage verify --redis-socket "" --flag redis-unix 7
+expect_usage verify --redis-host "" --flag redis-tcp 7
 expect_usage flags --format xml
 expect_usage flags extra
 expect_usage help nosuchcommand
@@ -87,9 +94,9 @@ done
 
 # --- flags ----------------------------------------------------------------------------------
 "$IPCLAB" flags --format json >"$work/flags.json" || fail "ipclab flags --format json failed"
-jq -e -s 'length >= 7 and all(.[]; .name and .description and (.available|type=="boolean"))' \
+jq -e -s 'length >= 14 and all(.[]; .name and .description and (.available|type=="boolean"))' \
     "$work/flags.json" >/dev/null || fail "ipclab flags json is malformed"
-for b in none null atomic raw locked mmap file; do
+for b in none null atomic raw locked mmap file eventfd pipe signal manager; do
     jq -e -s --arg b "$b" 'any(.[]; .name == $b and .available)' "$work/flags.json" >/dev/null \
         || fail "backend $b is missing or unavailable"
 done
@@ -139,7 +146,7 @@ jq -e -s 'all(.[];
     (.checks|type=="number") and (.check_ns|type=="number") and
     (.candidates|type=="number") and (.check_ns_method=="calibrated") and
     ((.stop_latency_ns|type)=="number" or .stop_latency_ns==null) and
-    (.cpus==null or (.cpus|type)=="array"))' "$work/book.json" >/dev/null \
+    (.cpus==null or (.cpus|type)=="array") and (.server_cpu==null))' "$work/book.json" >/dev/null \
     || fail "verify json lacks fields: $(head -1 "$work/book.json")"
 # primes raise nothing; the composite found by a pool worker has a stop latency
 jq -e -s '.[3].stop_latency_ns == null and .[1].stop_latency_ns != null' "$work/book.json" \
@@ -154,6 +161,12 @@ printf ' 7 \r\n11\n\t13\n' | "$IPCLAB" verify --format json >"$work/stdin.json" 
 # --repeat prints every run, numbered
 [ "$("$IPCLAB" verify --format json --repeat 3 7 11 | jq -r -s 'map(.run) | join(",")')" = "1,1,2,2,3,3" ] \
     || fail "--repeat numbering is wrong"
+
+# a server backend pinned where asked, and says so
+"$IPCLAB" verify --flag manager --server-cpu 0 --format json 9 >"$work/server.json" \
+    || fail "verify --flag manager --server-cpu 0 failed"
+jq -e '.server_cpu == 0 and .server_last_cpu == 0 and .factor == "3"' "$work/server.json" >/dev/null \
+    || fail "manager server placement not recorded: $(cat "$work/server.json")"
 
 # the table format says what ran
 "$IPCLAB" verify --strategy less-naive --flag raw 25 >"$work/table.txt" || fail "table output failed"
