@@ -6,18 +6,9 @@
 set -u
 set -m # job control: background jobs get their own process group and a default SIGINT
 IPCLAB=${1:?usage: cleanup_test.sh PATH/TO/ipclab}
-command -v pgrep >/dev/null || { echo "skip: pgrep is not installed (procps)"; exit 77; }
-
-failures=0
-fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
-work=$(mktemp -d "${TMPDIR:-/tmp}/ipclab-cleanup-test-XXXXXX")
-trap 'pkill -KILL -P $$ 2>/dev/null; rm -rf "$work"' EXIT
-export TMPDIR=$work/tmp
-mkdir "$TMPDIR"
-
-# The largest prime below 2^64: about 1.8 s per worker with two workers, long enough to
-# interrupt. --flag none makes every worker run its whole range.
-BIG=18446744073709551557
+NAME=cleanup
+. "$(dirname "$0")/lib.sh"
+need pgrep
 
 # start_run FLAG: start a verify run in the background; sets $pid and $children once both
 # workers exist.
@@ -43,8 +34,6 @@ all_gone() {
     done
     return 1
 }
-
-tmp_empty() { [ -z "$(ls -A "$TMPDIR")" ]; }
 
 # 1. a worker killed mid-run: exit 1, a message naming the worker and the signal, the other
 #    worker stopped, nothing left
@@ -98,5 +87,4 @@ wait "$pid" 2>/dev/null
 # shellcheck disable=SC2086
 all_gone $children || fail "parent SIGKILLed: orphaned workers $children survived"
 
-[ "$failures" -eq 0 ] || { echo "$failures failure(s)" >&2; exit 1; }
-echo "cleanup: all passed"
+finish

@@ -4,12 +4,9 @@
 # valid JSON, and --help works everywhere. Usage: cli_test.sh PATH/TO/ipclab
 set -u
 IPCLAB=${1:?usage: cli_test.sh PATH/TO/ipclab}
-command -v jq >/dev/null || { echo "skip: jq is not installed (scripts/deps.sh installs it)"; exit 77; }
-
-failures=0
-fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
-work=$(mktemp -d "${TMPDIR:-/tmp}/ipclab-cli-test-XXXXXX")
-trap 'rm -rf "$work"' EXIT
+NAME=cli
+. "$(dirname "$0")/lib.sh"
+need jq
 
 # expect_usage CMD...: exit 2, nothing on stdout, exactly one line on stderr naming ipclab.
 expect_usage() {
@@ -179,5 +176,4 @@ rc=$?
 [ "$rc" -eq 1 ] || fail "unusable --tmpdir exited $rc, expected 1"
 [ "$(wc -l <"$work/err")" -eq 1 ] || fail "unusable --tmpdir: $(cat "$work/err")"
 
-[ "$failures" -eq 0 ] || { echo "$failures failure(s)" >&2; exit 1; }
-echo "cli: all passed"
+finish

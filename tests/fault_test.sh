@@ -5,19 +5,11 @@
 # worker left running and nothing left in TMPDIR. Usage: fault_test.sh PATH/TO/ipclab
 set -u
 IPCLAB=${1:?usage: fault_test.sh PATH/TO/ipclab}
-command -v pgrep >/dev/null || { echo "skip: pgrep is not installed (procps)"; exit 77; }
-command -v jq >/dev/null || { echo "skip: jq is not installed"; exit 77; }
-
-failures=0
-fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
-work=$(mktemp -d "${TMPDIR:-/tmp}/ipclab-fault-test-XXXXXX")
-trap 'pkill -KILL -P $$ 2>/dev/null; rm -rf "$work"' EXIT
-export TMPDIR=$work/tmp
-mkdir "$TMPDIR"
-
-# The largest prime below 2^64: with a server round trip every 1000 candidates the run lasts
-# far longer than the test, so only the fault can end it.
-BIG=18446744073709551557
+NAME=fault
+. "$(dirname "$0")/lib.sh"
+need pgrep jq
+# With a server round trip every 1000 candidates a run on $BIG lasts far longer than the
+# test, so only the fault can end it.
 
 # children_of PID: its children, oldest first
 children_of() { pgrep -P "$1" | sort -n | tr '\n' ' '; }
@@ -66,10 +58,9 @@ for backend in manager redis-unix redis-tcp; do
     for k in $kids; do
         kill -0 "$k" 2>/dev/null && fail "$backend: process $k outlived the run"
     done
-    [ -z "$(ls -A "$TMPDIR")" ] || fail "$backend: left $(ls -A "$TMPDIR")"
+    tmp_empty || fail "$backend: left $(ls -A "$TMPDIR")"
     echo "$backend: $(cat "$work/err")"
 done
 
 [ "$tried" -gt 0 ] || { echo "skip: no server backend available"; exit 77; }
-[ "$failures" -eq 0 ] || { echo "$failures failure(s)" >&2; exit 1; }
-echo "fault: all passed"
+finish
