@@ -188,7 +188,10 @@ static inline int flag_is_raised(struct flag *f)
 }
 
 /* Clear the flag for the next number. Only while no other process checks or raises it (the
- * harness resets between numbers, with no worker running). Open or attached; else -EBADF. */
+ * harness resets between numbers, with no worker running). Processes that attach afterwards
+ * see it clear; one that stays attached across the reset may keep seeing it raised (signal
+ * latches a raise in each process), so attach anew after a reset. Open or attached; else
+ * -EBADF. */
 static inline int flag_reset(struct flag *f)
 {
     if (f->state == FLAG_CLOSED)

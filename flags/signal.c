@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* `signal`: raise sends SIGUSR1 to every attached process; a check reads this process's own
- * volatile sig_atomic_t, which the handler sets. The check costs a load; the raise costs a
- * kill() per worker and an interrupt on each receiver. */
+/* `signal`: raise sends a real-time signal to every attached process; a check reads this
+ * process's own volatile sig_atomic_t, which the handler sets. The check costs a load; the
+ * raise costs a kill() per worker and an interrupt on each receiver. */
 #include "flag.h"
 
 #include "../ipc/shared.h"
@@ -13,18 +13,21 @@
 #include <unistd.h>
 
 /*
- * Why SIGUSR1 cannot clash with the harness: ipclab's cleanup handler owns SIGINT, SIGTERM
- * and SIGHUP, ignores SIGPIPE, kills workers with SIGKILL and watches them through pidfds
- * (no SIGCHLD handler), and none of the libraries it links sends or handles SIGUSR1. The
- * handler only stores to a volatile sig_atomic_t (async-signal-safe) and is installed with
- * SA_RESTART, so a system call a worker is in when the raise lands is resumed, not failed.
+ * Which signal: each open flag takes its own real-time signal, SIGRTMIN + k for k < MAX_OPEN
+ * (glibc's SIGRTMIN already leaves out the ones its threads library reserves), so a process
+ * can hold several signal flags (a ping-pong needs two) and the handler knows which one was
+ * raised from the signal number. Why it cannot clash with the harness: ipclab's cleanup
+ * handler owns SIGINT, SIGTERM and SIGHUP, ignores SIGPIPE, kills workers with SIGKILL and
+ * watches them through pidfds (no SIGCHLD handler), and nothing it links uses real-time
+ * signals. The handler only stores to a volatile sig_atomic_t (async-signal-safe) and is
+ * installed with SA_RESTART, so a system call a worker is in when the raise lands resumes.
  */
-#define FLAG_SIGNAL SIGUSR1
+#define MAX_OPEN 8
 
-/* One per process: the only thing a handler may portably write. */
-static volatile sig_atomic_t raised_here;
-/* Processes may attach one signal flag at a time: the handler has no way to tell two apart. */
-static int attached_here;
+/* This process's latch per signal: the only thing a handler may portably write. */
+static volatile sig_atomic_t raised_here[MAX_OPEN];
+/* Which of the signals this process has handed to open flags (inherited over fork). */
+static bool in_use[MAX_OPEN];
 
 struct table {
     _Atomic int raised;    /* a process that attaches after a raise must still see it */
@@ -35,20 +38,29 @@ struct table {
 struct signal_state {
     struct table *t;
     size_t size;
+    int k;         /* the flag's signal is SIGRTMIN + k */
     unsigned slot; /* this process's slot once attached */
 };
 
 static void on_raise(int sig)
 {
-    (void)sig;
-    raised_here = 1;
+    int k = sig - SIGRTMIN;
+    if (k >= 0 && k < MAX_OPEN)
+        raised_here[k] = 1;
 }
 
 static int signal_open(struct flag *f, const struct flag_config *cfg)
 {
+    int k = 0;
+    while (k < MAX_OPEN && in_use[k])
+        k++;
+    if (k == MAX_OPEN || SIGRTMIN + k > SIGRTMAX)
+        return flag_fail(f, -EMFILE, "signal: at most %d signal flags may be open at once",
+                         MAX_OPEN);
     struct signal_state *s = calloc(1, sizeof *s);
     if (!s)
         return flag_fail(f, -ENOMEM, "signal: out of memory");
+    s->k = k;
     unsigned slots = cfg->participants ? cfg->participants : FLAG_DEFAULT_PARTICIPANTS;
     s->size = sizeof(struct table) + slots * sizeof(pid_t);
     s->t = ipc_shared_alloc(s->size);
@@ -58,8 +70,10 @@ static int signal_open(struct flag *f, const struct flag_config *cfg)
         return flag_fail(f, -err, "signal: shared table: %s", strerror(err));
     }
     s->t->slots = slots;
+    in_use[k] = true;
+    raised_here[k] = 0;
     f->priv = s;
-    f->word = (void *)&raised_here; /* the inline check reads this process's copy */
+    f->word = (void *)&raised_here[k]; /* the inline check reads this process's copy */
     return 0;
 }
 
@@ -87,8 +101,6 @@ static int claim(struct signal_state *s, pid_t me)
 static int signal_attach(struct flag *f)
 {
     struct signal_state *s = f->priv;
-    if (attached_here)
-        return flag_fail(f, -EBUSY, "signal: this process already has a signal flag attached");
     /* The handler goes in before the pid is published: a raise must never meet SIGUSR1's
      * default action, which would kill the worker. */
     struct sigaction sa;
@@ -96,8 +108,8 @@ static int signal_attach(struct flag *f)
     sa.sa_handler = on_raise;
     sa.sa_flags = SA_RESTART;
     sigemptyset(&sa.sa_mask);
-    raised_here = 0;
-    if (sigaction(FLAG_SIGNAL, &sa, NULL) < 0)
+    raised_here[s->k] = 0;
+    if (sigaction(SIGRTMIN + s->k, &sa, NULL) < 0)
         return flag_fail(f, -errno, "signal: sigaction: %s", strerror(errno));
     if (claim(s, getpid()) < 0)
         return flag_fail(f, -EBUSY, "signal: all %u slots are taken (raise participants)",
@@ -105,8 +117,7 @@ static int signal_attach(struct flag *f)
     /* Publish, then look: a raiser either sees our pid or we see its raised mark (both are
      * sequentially consistent atomics), so no raise is missed. */
     if (atomic_load(&s->t->raised))
-        raised_here = 1;
-    attached_here = 1;
+        raised_here[s->k] = 1;
     return 0;
 }
 
@@ -115,10 +126,10 @@ static int signal_raise(struct flag *f)
     struct signal_state *s = f->priv;
     pid_t me = getpid();
     atomic_store(&s->t->raised, 1);
-    raised_here = 1;
+    raised_here[s->k] = 1;
     for (unsigned i = 0; i < s->t->slots; i++) {
         pid_t pid = atomic_load(&s->t->pids[i]);
-        if (pid && pid != me && kill(pid, FLAG_SIGNAL) < 0 && errno != ESRCH)
+        if (pid && pid != me && kill(pid, SIGRTMIN + s->k) < 0 && errno != ESRCH)
             return flag_fail(f, -errno, "signal: kill(%d): %s", (int)pid, strerror(errno));
     }
     return 0;
@@ -126,21 +137,23 @@ static int signal_raise(struct flag *f)
 
 static int signal_is_raised(struct flag *f)
 {
-    (void)f;
-    return raised_here != 0;
+    struct signal_state *s = f->priv;
+    return raised_here[s->k] != 0;
 }
 
 static int signal_reset(struct flag *f)
 {
     struct signal_state *s = f->priv;
-    /* No worker runs during a reset (the contract), so every slot but the caller's is stale:
-     * forget them, lest a later raise signal a recycled pid. */
-    pid_t me = getpid();
-    for (unsigned i = 0; i < s->t->slots; i++)
-        if (atomic_load(&s->t->pids[i]) != me)
+    /* A slot whose owner died without detaching (SIGKILL) is forgotten here, lest a later
+     * raise signal a recycled pid. Other attached processes keep their latch: see the reset
+     * contract in flag.h. */
+    for (unsigned i = 0; i < s->t->slots; i++) {
+        pid_t pid = atomic_load(&s->t->pids[i]);
+        if (pid && !exists(pid))
             atomic_store(&s->t->pids[i], 0);
+    }
     atomic_store(&s->t->raised, 0);
-    raised_here = 0;
+    raised_here[s->k] = 0;
     return 0;
 }
 
@@ -150,22 +163,22 @@ static int signal_detach(struct flag *f)
     atomic_store(&s->t->pids[s->slot], 0);
     /* Ignore rather than restore the default: a raiser that read our pid just before we left
      * may still send the signal, and the default action would kill this process. */
-    signal(FLAG_SIGNAL, SIG_IGN);
-    raised_here = 0;
-    attached_here = 0;
+    signal(SIGRTMIN + s->k, SIG_IGN);
+    raised_here[s->k] = 0;
     return 0;
 }
 
 static void signal_close(struct flag *f)
 {
     struct signal_state *s = f->priv;
+    in_use[s->k] = false;
     ipc_shared_free(s->t, s->size);
     free(s);
 }
 
 const struct flag_ops flag_signal_ops = {
     .name = "signal",
-    .description = "raise sends SIGUSR1 to every worker; check reads a sig_atomic_t, inline",
+    .description = "raise sends a real-time signal to every worker; check reads a sig_atomic_t",
     .fast = FLAG_FAST_SIGATOMIC,
     .props = FLAG_PROP_SHARED,
     .probe = flag_probe_always,
