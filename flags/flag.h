@@ -43,6 +43,7 @@ enum flag_fast {
 
 /* Properties the harness and the conformance suite rely on. */
 #define FLAG_PROP_SHARED 0x1u /* a raise in one process is seen by every attached process */
+#define FLAG_PROP_SERVER 0x2u /* checks are answered by a server process (placement matters) */
 
 /* What a backend may need to know when it opens. Zero-initialise: zero/NULL fields take the
  * defaults in brackets. */

@@ -254,7 +254,7 @@ const struct flag_ops flag_manager_ops = {
     .description = "a server process owns the flag; check and raise are round trips on a Unix "
                    "socket (the chapter's Manager)",
     .fast = FLAG_FAST_DISPATCH,
-    .props = FLAG_PROP_SHARED,
+    .props = FLAG_PROP_SHARED | FLAG_PROP_SERVER,
     .probe = flag_probe_always,
     .open = manager_open,
     .attach = manager_attach,

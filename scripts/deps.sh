@@ -5,7 +5,7 @@
 # As root it runs apt-get; otherwise it prints the exact apt-get line to run and exits 1.
 set -euo pipefail
 
-build=(cmake make gcc libc6-dev pkg-config liburing-dev libhiredis-dev)
+build=(cmake make gcc g++ libc6-dev pkg-config libbenchmark-dev liburing-dev libhiredis-dev)
 test=(jq procps redis-server)
 bench=(jq gnuplot-nox redis-server)
 
