@@ -39,6 +39,11 @@ int bench_server_cpu(enum bench_server_place p);
 int bench_flag_open(gb_state *st, struct flag *f, const struct flag_ops *ops,
                     enum bench_server_place place, unsigned participants);
 
+/* Zeroed memory that lives until bench_free_all() (the families' per-case arguments: the
+ * library keeps pointers to them until the end of the run). Never NULL: exits on failure. */
+void *bench_alloc(size_t size);
+void bench_free_all(void);
+
 /* gb_skip_with_error with printf formatting. */
 void bench_skip(gb_state *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -4,6 +4,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct bench_cfg bench_cfg;
@@ -45,6 +46,38 @@ int bench_server_cpu(enum bench_server_place p)
     default:
         return -1;
     }
+}
+
+static void **allocated;
+static size_t nallocated, capacity;
+
+void *bench_alloc(size_t size)
+{
+    if (nallocated == capacity) {
+        size_t cap = capacity ? capacity * 2 : 64;
+        void **p = realloc(allocated, cap * sizeof *p);
+        if (!p) {
+            fprintf(stderr, "ipclab-bench: out of memory\n");
+            exit(1);
+        }
+        allocated = p;
+        capacity = cap;
+    }
+    void *p = calloc(1, size);
+    if (!p) {
+        fprintf(stderr, "ipclab-bench: out of memory\n");
+        exit(1);
+    }
+    return allocated[nallocated++] = p;
+}
+
+void bench_free_all(void)
+{
+    while (nallocated)
+        free(allocated[--nallocated]);
+    free(allocated);
+    allocated = NULL;
+    capacity = 0;
 }
 
 void bench_skip(gb_state *st, const char *fmt, ...)

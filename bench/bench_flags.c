@@ -88,7 +88,7 @@ void bench_register_check(void)
         bool server = ops->props & FLAG_PROP_SERVER;
         for (int p = server ? SERVER_SAME_CORE : SERVER_NONE;
              p <= (server ? SERVER_OTHER_CORE : SERVER_NONE); p++) {
-            struct check_case *c = malloc(sizeof *c);
+            struct check_case *c = bench_alloc(sizeof *c);
             *c = (struct check_case){.ops = ops, .place = (enum bench_server_place)p};
             char name[128];
             case_name("check", ops, c->place, name, sizeof name);
@@ -219,7 +219,7 @@ void bench_register_check_contended(void)
         bool word = ops->fast == FLAG_FAST_ACQUIRE || ops->fast == FLAG_FAST_VOLATILE ||
                     ops->fast == FLAG_FAST_MUTEX;
         for (int k = word ? CONTEND_FALSE_SHARING : CONTEND_POLLER; k <= CONTEND_POLLER; k++) {
-            struct contended_case *c = malloc(sizeof *c);
+            struct contended_case *c = bench_alloc(sizeof *c);
             *c = (struct contended_case){.ops = ops, .kind = (enum contender)k};
             char name[128];
             snprintf(name, sizeof name, "check-contended/%s/contender:%s", ops->name, kinds[k]);
@@ -372,7 +372,7 @@ void bench_register_raise_to_seen(void)
         bool server = ops->props & FLAG_PROP_SERVER;
         for (int p = server ? SERVER_SAME_CORE : SERVER_NONE;
              p <= (server ? SERVER_OTHER_CORE : SERVER_NONE); p++) {
-            struct check_case *c = malloc(sizeof *c);
+            struct check_case *c = bench_alloc(sizeof *c);
             *c = (struct check_case){.ops = ops, .place = (enum bench_server_place)p};
             char name[128];
             case_name("raise-to-seen", ops, c->place, name, sizeof name);

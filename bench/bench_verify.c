@@ -103,7 +103,7 @@ void bench_register_verify(void)
             const struct flag_ops *ops = flag_backends[i];
             if (!bench_backend_selected(ops->name))
                 continue;
-            struct verify_case *c = malloc(sizeof *c);
+            struct verify_case *c = bench_alloc(sizeof *c);
             *c = (struct verify_case){.ops = ops, .strategy = (enum ipc_strategy)s};
             char name[128];
             snprintf(name, sizeof name, "verify/%s/%s", ipc_strategy_name(c->strategy),

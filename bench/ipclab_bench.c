@@ -102,10 +102,7 @@ int main(int argc, char **argv)
     /* Split argv: --benchmark_* flags go to the library after ours (so a user's flag wins),
      * the rest is parsed here. Repetitions and times are set as the library's own flags, not
      * per benchmark, because per-benchmark settings would be appended to every name. */
-    char **gb_argv = calloc((size_t)argc + 8, sizeof *gb_argv);
-    char **our_argv = calloc((size_t)argc + 1, sizeof *our_argv);
-    if (!gb_argv || !our_argv)
-        return cli_error(CLI_RUNTIME, CMD, "out of memory");
+    char *gb_argv[argc + 4], *our_argv[argc + 1];
     int gb_argc = 1, our_argc = 1;
     gb_argv[0] = our_argv[0] = argv[0];
     char reps_flag[64], time_flag[64];
@@ -118,6 +115,7 @@ int main(int argc, char **argv)
         else
             our_argv[our_argc++] = argv[i];
     }
+    gb_argv[gb_argc] = our_argv[our_argc] = NULL;
     argc = our_argc;
     argv = our_argv;
     static const struct option opts[] = {
@@ -194,6 +192,7 @@ int main(int argc, char **argv)
     bench_register_sweep();
     gb_run();
     gb_shutdown();
+    bench_free_all();
     ipc_cleanup_run();
     return CLI_OK;
 }
