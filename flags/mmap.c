@@ -18,11 +18,21 @@ struct mmap_state {
     void *opener_map; /* the opener's own mapping, used for reset and close */
 };
 
+/*
+ * Map the flag file and fault the page in for reading and writing now, so that the first
+ * check or raise after an attach costs a load or a store, not a page fault (about 3 us here:
+ * a raise-to-seen measured with fresh attaches was all faults). The write fault is taken
+ * with a compare-and-swap of the current value by itself: it stores nothing new, so it
+ * cannot undo a concurrent raise.
+ */
 static int map_fd(struct flag *f, int fd, void **out)
 {
-    void *p = mmap(NULL, MAP_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    void *p = mmap(NULL, MAP_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
     if (p == MAP_FAILED)
         return flag_fail(f, -errno, "mmap: cannot map the flag file: %s", strerror(errno));
+    unsigned char cur = __atomic_load_n((unsigned char *)p, __ATOMIC_RELAXED);
+    __atomic_compare_exchange_n((unsigned char *)p, &cur, cur, false, __ATOMIC_RELAXED,
+                                __ATOMIC_RELAXED);
     *out = p;
     return 0;
 }
