@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# make bench: verify the chapter's five numbers with every strategy and every available flag
-# backend, repeated, then write medians and a short report into results/<run-id>/.
+# make bench: run the benchmark families (ipclab-bench, Google Benchmark JSON), verify the
+# chapter's five numbers with every strategy and flag backend, then write medians, a plot and
+# a short report into results/<run-id>/.
 # usage: bench.sh [--profile quick|default|full] [--ipclab PATH] [--out DIR]
 set -euo pipefail
 
@@ -17,13 +18,28 @@ while [ $# -gt 0 ]; do
         *) echo "bench.sh: unknown argument '$1'" >&2; exit 2 ;;
     esac
 done
+# What each profile measures. quick is CI's smoke test (a few minutes); default is the main
+# job (about 15 minutes on two cores); full repeats more for publication.
+servers='manager|redis-unix|redis-tcp'
 case "$profile" in
-    quick) reps=1 ;;
-    default) reps=5 ;;
-    full) reps=11 ;;
+    quick)
+        reps=1
+        verify_skip="^($servers)\$" # server backends take seconds per number at K=1000
+        gb_args=(--repetitions 1 --min-time 0.02 --raise-rounds 200 --sweep-budget 0.1
+                 --benchmark_filter="^(check/|raise-to-seen/(atomic|raw|mmap|locked)/|cacheline/|sweep/atomic/check_every:(1|1000|1000000)/)") ;;
+    default)
+        reps=5
+        verify_skip='^$'
+        gb_args=(--repetitions 5 --benchmark_filter='^(check|check-contended|raise-to-seen|cacheline|sweep)/') ;;
+    full)
+        reps=11
+        verify_skip='^$'
+        gb_args=(--repetitions 11 --min-time 0.5 --sweep-budget 2 --benchmark_filter='^(check|check-contended|raise-to-seen|cacheline|sweep)/') ;;
     *) echo "bench.sh: unknown profile '$profile' (quick, default, full)" >&2; exit 2 ;;
 esac
 [ -x "$ipclab" ] || { echo "bench.sh: $ipclab is not built (run make)" >&2; exit 1; }
+ipclab_bench=$(dirname "$ipclab")/ipclab-bench
+[ -x "$ipclab_bench" ] || { echo "bench.sh: $ipclab_bench is not built (run make)" >&2; exit 1; }
 command -v jq >/dev/null || { echo "bench.sh: jq is missing (scripts/deps.sh bench)" >&2; exit 1; }
 
 sha=$(git rev-parse --short HEAD 2>/dev/null || echo nogit)
@@ -39,7 +55,8 @@ trap 'exit 143' TERM
 
 workers=$(nproc)
 strategies=(serial pool less-naive)
-mapfile -t backends < <("$ipclab" flags --format json | jq -r 'select(.available) | .name')
+mapfile -t backends < <("$ipclab" flags --format json | jq -r 'select(.available) | .name' |
+                       grep -Ev "$verify_skip")
 "$ipclab" flags --format json >"$partial/flags.jsonl"
 
 # The environment, so a result can be compared with another machine's.
@@ -57,9 +74,16 @@ jq -n \
       build_type: $build_type, affinity: $affinity, workers: $workers,
       placement: "worker i pinned to the i-th CPU of the affinity mask"}' >"$partial/env.json"
 
-steps=$((reps * ${#strategies[@]} * ${#backends[@]}))
-step=0
+steps=$((1 + reps * ${#strategies[@]} * ${#backends[@]}))
+step=1
 start=$(date +%s)
+printf '[1/%d] ipclab-bench: check, contention, raise-to-seen, cache line, sweep (%s profile)\n' \
+    "$steps" "$profile" >&2
+# The library writes the JSON itself; it is renamed into place only once complete.
+"$ipclab_bench" "${gb_args[@]}" --benchmark_out="$partial/bench.json.tmp" \
+    --benchmark_out_format=json >"$partial/bench.log" 2>&1 \
+    || { echo "bench.sh: ipclab-bench failed; see $partial/bench.log" >&2; tail -5 "$partial/bench.log" >&2; exit 1; }
+mv "$partial/bench.json.tmp" "$partial/bench.json"
 for rep in $(seq "$reps"); do
     # Repetitions outermost: drift on a shared machine spreads over every configuration.
     for s in "${strategies[@]}"; do
@@ -141,9 +165,28 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) pri
     echo "- wall time with the atomic flag checked every 1000 candidates / with no flag: pool **$ov**, serial **$ovs**"
     echo
     echo "Per-number medians: \`summary.tsv\`; every run: \`verify.jsonl\`."
+    echo
+    echo "## Benchmark families (ipclab-bench, median of repetitions)"
+    echo
+    echo "| benchmark | time per iteration | counters |"
+    echo "|---|---:|---|"
+    # Medians when there were repetitions; the single runs otherwise.
+    jq -r '[.benchmarks[] | select(.run_type == "aggregate" and .aggregate_name == "median")] as $m |
+        (if ($m | length) > 0 then $m else [.benchmarks[] | select(.run_type == "iteration")] end)[] |
+        "| \(.name | sub("_median$"; "")) | \(.real_time * 1000 | round / 1000) \(.time_unit) | " +
+        ([to_entries[] | select(.key | IN("name","family_index","per_family_instance_index",
+            "run_name","run_type","repetitions","threads","aggregate_name","aggregate_unit",
+            "iterations","real_time","cpu_time","time_unit","label","repetition_index",
+            "error_occurred","error_message") | not) | select(.value | type == "number") |
+          "\(.key)=\(.value * 1000 | round / 1000)"] | join(" ")) +
+        (if .label then " (" + .label + ")" else "" end) +
+        (if .error_occurred then " not measured: " + .error_message else "" end) + " |"' \
+        "$partial/bench.json"
+    echo
+    echo "Every repetition and the environment: \`bench.json\` (compare two runs with compare.py)."
 } >"$partial/REPORT.md"
 
 mv "$partial" "$final"
 finished=1
 ln -sfn "$run_id" "$out/latest"
-echo "bench: results in $final (REPORT.md, summary.tsv, verify.jsonl)" >&2
+echo "bench: results in $final (REPORT.md, bench.json, summary.tsv, verify.jsonl)" >&2
