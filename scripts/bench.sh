@@ -74,7 +74,7 @@ jq -n \
       build_type: $build_type, affinity: $affinity, workers: $workers,
       placement: "worker i pinned to the i-th CPU of the affinity mask"}' >"$partial/env.json"
 
-steps=$((1 + reps * ${#strategies[@]} * ${#backends[@]}))
+steps=$((2 + reps * ${#strategies[@]} * ${#backends[@]}))
 step=1
 start=$(date +%s)
 printf '[1/%d] ipclab-bench: check, contention, raise-to-seen, cache line, sweep (%s profile)\n' \
@@ -100,93 +100,11 @@ for rep in $(seq "$reps"); do
     done
 done
 
-# Medians (and min..max) per strategy, flag and number.
-jq -r -s '
-  def median: sort | if length % 2 == 1 then .[length / 2 | floor]
-                     else (.[length / 2 - 1] + .[length / 2]) / 2 end;
-  ["strategy", "flag", "number", "runs", "wall_ms_median", "wall_ms_min", "wall_ms_max",
-   "checks", "check_ns_median", "check_cost_ns_median", "stop_latency_us_median"],
-  (group_by([.strategy, .flag, .number])[] |
-    [.[0].strategy, .[0].flag, .[0].number, length,
-     (map(.wall_ns / 1e6) | median), (map(.wall_ns / 1e6) | min), (map(.wall_ns / 1e6) | max),
-     (map(.checks) | median), (map(.check_ns) | median), (map(.check_cost_ns) | median),
-     (map(select(.stop_latency_ns != null) | .stop_latency_ns / 1e3) |
-        if length > 0 then median else "" end)])
-  | @tsv' "$partial/verify.jsonl" >"$partial/summary.tsv"
-
-# Totals over the five numbers, one row per flag, one column per strategy: the plot's input.
-{
-    printf 'flag'; printf '\t%s' "${strategies[@]}"; echo
-    for b in "${backends[@]}"; do
-        printf '%s' "$b"
-        for s in "${strategies[@]}"; do
-            awk -F'\t' -v s="$s" -v f="$b" '$1 == s && $2 == f { t += $5 } END { printf "\t%.3f", t }' \
-                "$partial/summary.tsv"
-        done
-        echo
-    done
-} >"$partial/totals.tsv"
-subtitle="$(jq -r '"\(.cpu_model), \(.cpus) CPUs, \(.workers) workers; median of \(.repetitions) run(s)"' "$partial/env.json")"
-gnuplot -e "in='$partial/totals.tsv'; out='$partial/verify_wall'; subtitle='$subtitle'" \
-    "$(dirname "$0")/../plots/verify_wall.gp"
-
-# The report: totals over the five numbers per strategy and flag, and the two ratios that
-# matter most here.
-prime=100109100129100151
-median_wall() { # strategy flag number -> median ms
-    awk -F'\t' -v s="$1" -v f="$2" -v n="$3" '$1 == s && $2 == f && $3 == n { print $5 }' \
-        "$partial/summary.tsv"
-}
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print "n/a"; else printf "%.3f", a / b }'; }
-{
-    echo "# ipclab bench: the chapter's five numbers"
-    echo
-    echo "Run \`$run_id\`, profile \`$profile\`, median of $reps run(s) per cell."
-    echo
-    echo '```'
-    jq -r 'to_entries[] | "\(.key): \(.value)"' "$partial/env.json"
-    echo '```'
-    echo
-    echo "## Total wall time of the five numbers (ms, sum of per-number medians)"
-    echo
-    echo "![verify wall time](verify_wall.svg)"
-    echo
-    printf '| flag |'; printf ' %s |' "${strategies[@]}"; echo
-    printf '|---|'; printf -- '---:|%.0s' "${strategies[@]}"; echo
-    awk -F'\t' 'NR > 1 { printf "| %s |", $1; for (i = 2; i <= NF; i++) printf " %.1f |", $i; print "" }' \
-        "$partial/totals.tsv"
-    echo
-    echo "## Derived figures ($prime, a prime: every candidate is tried)"
-    echo
-    sp=$(ratio "$(median_wall serial atomic $prime)" "$(median_wall pool atomic $prime)")
-    ov=$(ratio "$(median_wall pool atomic $prime)" "$(median_wall pool none $prime)")
-    ovs=$(ratio "$(median_wall serial atomic $prime)" "$(median_wall serial none $prime)")
-    echo "- speedup of pool ($workers workers) over serial, flag atomic: **$sp x**"
-    echo "- wall time with the atomic flag checked every 1000 candidates / with no flag: pool **$ov**, serial **$ovs**"
-    echo
-    echo "Per-number medians: \`summary.tsv\`; every run: \`verify.jsonl\`."
-    echo
-    echo "## Benchmark families (ipclab-bench, median of repetitions)"
-    echo
-    echo "| benchmark | time per iteration | counters |"
-    echo "|---|---:|---|"
-    # Medians when there were repetitions; the single runs otherwise.
-    jq -r '[.benchmarks[] | select(.run_type == "aggregate" and .aggregate_name == "median")] as $m |
-        (if ($m | length) > 0 then $m else [.benchmarks[] | select(.run_type == "iteration")] end)[] |
-        "| \(.name | sub("_median$"; "")) | \(.real_time * 1000 | round / 1000) \(.time_unit) | " +
-        ([to_entries[] | select(.key | IN("name","family_index","per_family_instance_index",
-            "run_name","run_type","repetitions","threads","aggregate_name","aggregate_unit",
-            "iterations","real_time","cpu_time","time_unit","label","repetition_index",
-            "error_occurred","error_message") | not) | select(.value | type == "number") |
-          "\(.key)=\(.value * 1000 | round / 1000)"] | join(" ")) +
-        (if .label then " (" + .label + ")" else "" end) +
-        (if .error_occurred then " not measured: " + .error_message else "" end) + " |"' \
-        "$partial/bench.json"
-    echo
-    echo "Every repetition and the environment: \`bench.json\` (compare two runs with compare.py)."
-} >"$partial/REPORT.md"
+# TSV, figures and the report, from the raw results only (make plots / make report redo this).
+printf '[%d/%d] figures and report\n' "$steps" "$steps" >&2
+"$(dirname "$0")/../plots/render.sh" "$partial"
 
 mv "$partial" "$final"
 finished=1
 ln -sfn "$run_id" "$out/latest"
-echo "bench: results in $final (REPORT.md, bench.json, summary.tsv, verify.jsonl)" >&2
+echo "bench: results in $final (REPORT.md, figures, bench.json, verify.jsonl)" >&2

@@ -6,8 +6,8 @@
 set -euo pipefail
 
 build=(cmake make gcc g++ libc6-dev pkg-config libbenchmark-dev liburing-dev libhiredis-dev)
-test=(jq procps redis-server)
-bench=(jq gnuplot-nox redis-server)
+test=(jq procps redis-server python3 gnuplot-nox)
+bench=(jq gnuplot-nox redis-server python3 libbenchmark-tools python3-scipy)
 
 want=()
 [ $# -gt 0 ] || set -- all

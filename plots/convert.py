@@ -1,0 +1,280 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""Turn a run's raw results (Google Benchmark JSON, verify JSON Lines) into the TSV files the
+gnuplot scripts read and the summary.json the report is written from.
+
+usage: convert.py RUN_DIR
+
+Reads RUN_DIR/bench.json (ipclab-bench), RUN_DIR/verify.jsonl (ipclab verify) and
+RUN_DIR/flags.jsonl (ipclab flags); any of them may be missing. Every output file is written
+to a temporary name and renamed, so a file that exists is complete.
+"""
+
+import json
+import math
+import os
+import re
+import statistics
+import sys
+
+SERVER_BACKENDS = {"manager", "redis-unix", "redis-tcp"}
+BASELINES = {"none", "null"}
+UNIT_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
+# The library appends these to a benchmark's name; the schema is what comes before them.
+SUFFIX = re.compile(r"(/(real_time|manual_time|iterations:\d+|repeats:\d+|threads:\d+))+$")
+
+
+class InputError(Exception):
+    """A results file that cannot be read: reported in one line, never a traceback."""
+
+
+def read_json(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as e:
+        raise InputError(f"{path}: {e}") from e
+
+
+def read_jsonl(path):
+    rows = []
+    try:
+        with open(path, encoding="utf-8") as f:
+            for lineno, line in enumerate(f, 1):
+                if line.strip():
+                    try:
+                        rows.append(json.loads(line))
+                    except ValueError as e:
+                        raise InputError(f"{path}:{lineno}: {e}") from e
+    except FileNotFoundError:
+        return []
+    except OSError as e:
+        raise InputError(f"{path}: {e}") from e
+    return rows
+
+
+def stats(values):
+    """Median, min, max of the finite values, or None."""
+    vals = [v for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
+    if not vals:
+        return None
+    return {"median": statistics.median(vals), "min": min(vals), "max": max(vals), "n": len(vals)}
+
+
+def schema_name(name):
+    return SUFFIX.sub("", name)
+
+
+def parse_params(parts):
+    params = {}
+    for p in parts:
+        if ":" in p:
+            k, v = p.split(":", 1)
+            params[k] = v
+    return params
+
+
+def group_benchmarks(bench):
+    """{schema name: {"time_ns": [...], counters: [...], "label": str, "errors": [...]}}."""
+    groups = {}
+    if not bench:
+        return groups
+    benchmarks = bench.get("benchmarks")
+    if not isinstance(benchmarks, list):
+        raise InputError("bench.json has no 'benchmarks' list")
+    for b in benchmarks:
+        if not isinstance(b, dict) or b.get("run_type", "iteration") != "iteration":
+            continue
+        name = b.get("run_name") or b.get("name")
+        if not isinstance(name, str):
+            continue
+        g = groups.setdefault(schema_name(name), {"time_ns": [], "counters": {}, "errors": []})
+        if b.get("error_occurred"):
+            g["errors"].append(str(b.get("error_message", "error")))
+            continue
+        unit = UNIT_NS.get(b.get("time_unit", "ns"), 1.0)
+        if isinstance(b.get("real_time"), (int, float)):
+            g["time_ns"].append(b["real_time"] * unit)
+        if b.get("label"):
+            g["label"] = b["label"]
+        for k, v in b.items():
+            if k in ("real_time", "cpu_time", "iterations", "repetitions", "repetition_index",
+                     "threads", "family_index", "per_family_instance_index"):
+                continue
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                g["counters"].setdefault(k, []).append(v)
+    return groups
+
+
+def summarise(run_dir):
+    bench = read_json(os.path.join(run_dir, "bench.json"))
+    verify = read_jsonl(os.path.join(run_dir, "verify.jsonl"))
+    flags = {f.get("name"): f for f in read_jsonl(os.path.join(run_dir, "flags.jsonl"))}
+    env = read_json(os.path.join(run_dir, "env.json")) or {}
+    groups = group_benchmarks(bench)
+
+    summary = {"env": env, "context": (bench or {}).get("context", {}), "check": {},
+               "contended": {}, "raise": {}, "cacheline": None, "sweep": {}, "verify": {},
+               "errors": {}, "repetitions": 0}
+    reps = 0
+    for name, g in sorted(groups.items()):
+        if g["errors"] and not g["time_ns"]:
+            summary["errors"][name] = g["errors"][0]
+            continue
+        parts = name.split("/")
+        family, params = parts[0], parse_params(parts[2:])
+        backend = parts[1] if len(parts) > 1 else ""
+        t = stats(g["time_ns"])
+        if t is None:
+            continue
+        reps = max(reps, t["n"])
+        counters = {k: stats(v) for k, v in g["counters"].items()}
+        if family == "check":
+            summary["check"][backend + ("/" + params["server"] if "server" in params else "")] = {
+                "backend": backend, "server": params.get("server"), "ns": t}
+        elif family == "check-contended":
+            summary["contended"].setdefault(backend, {})[params.get("contender", "?")] = t
+        elif family == "raise-to-seen":
+            key = backend + ("/" + params["server"] if "server" in params else "")
+            summary["raise"][key] = {"backend": backend, "server": params.get("server"), "ns": t}
+        elif family == "cacheline":
+            summary["cacheline"] = {"round_trip_ns": t, "one_way_ns": counters.get("one_way_ns")}
+        elif family == "sweep":
+            k = int(params.get("check_every", "0"))
+            kind = "composite" if params.get("composite") == "1" else "prime"
+            ov = counters.get("overhead")
+            summary["sweep"].setdefault(backend, {}).setdefault(kind, {})[k] = {
+                "ratio": None if ov is None else {x: 1 + ov[x] for x in ("median", "min", "max")},
+                "stop_latency_ns": counters.get("stop_latency_ns"),
+                "ns_per_check": counters.get("ns_per_check"),
+                "label": g.get("label", ""),
+            }
+    summary["repetitions"] = reps
+
+    # Verify: medians per strategy, flag and number; totals over the numbers.
+    cells = {}
+    for r in verify:
+        try:
+            key = (r["strategy"], r["flag"], r["number"])
+            cells.setdefault(key, []).append(r)
+        except (KeyError, TypeError) as e:
+            raise InputError(f"verify.jsonl: a row lacks {e}") from e
+    verify_reps = 0
+    for (strategy, flag, number), rows in sorted(cells.items()):
+        wall = stats([r.get("wall_ns") for r in rows])
+        stop = stats([r.get("stop_latency_ns") for r in rows if r.get("stop_latency_ns") is not None])
+        verify_reps = max(verify_reps, len(rows))
+        summary["verify"].setdefault(flag, {}).setdefault(strategy, {})[number] = {
+            "wall_ns": wall, "stop_latency_ns": stop, "prime": rows[0].get("prime"),
+            "factor": rows[0].get("factor"), "checks": rows[0].get("checks")}
+    summary["verify_repetitions"] = verify_reps
+    summary["flags"] = {n: {"check": f.get("check"), "available": f.get("available")}
+                        for n, f in flags.items() if n}
+    return summary
+
+
+def fmt(v):
+    return "NaN" if v is None else ("%.6g" % v)
+
+
+def write_atomic(path, text):
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def kind_of(summary, backend, server):
+    if backend in BASELINES:
+        return "baseline"
+    if server or backend in SERVER_BACKENDS:
+        return "server"
+    return summary["flags"].get(backend, {}).get("check") or "dispatch"
+
+
+def label_of(backend, server):
+    if server == "same-core":
+        return backend + " (server same core)"
+    if server == "other-core":
+        return backend + " (server other core)"
+    return backend
+
+
+def write_tsvs(summary, run_dir):
+    out = {}
+    # 1. ns per check, sorted by cost; contended figures alongside
+    lines = ["label\tkind\tmedian_ns\tmin_ns\tmax_ns\tfalse_sharing_ns\tpoller_ns"]
+    for key, c in sorted(summary["check"].items(), key=lambda kv: kv[1]["ns"]["median"]):
+        cont = summary["contended"].get(c["backend"], {}) if not c["server"] or \
+            c["server"] == "same-core" else {}
+        fs, po = cont.get("false-sharing"), cont.get("poller")
+        lines.append("\t".join([label_of(c["backend"], c["server"]),
+                                kind_of(summary, c["backend"], c["server"]),
+                                fmt(c["ns"]["median"]), fmt(c["ns"]["min"]), fmt(c["ns"]["max"]),
+                                fmt(fs and fs["median"]), fmt(po and po["median"])]))
+    out["check.tsv"] = lines
+    # 5. raise-to-seen, with the cache line one way as the reference
+    lines = ["label\tkind\tmedian_ns\tmin_ns\tmax_ns"]
+    rows = sorted(summary["raise"].values(), key=lambda r: r["ns"]["median"])
+    cl = summary["cacheline"]
+    if cl and cl.get("one_way_ns"):
+        ow = cl["one_way_ns"]
+        lines.append("\t".join(["cache line, one way", "reference", fmt(ow["median"]),
+                                fmt(ow["min"]), fmt(ow["max"])]))
+    for r in rows:
+        lines.append("\t".join([label_of(r["backend"], r["server"]),
+                                kind_of(summary, r["backend"], r["server"]),
+                                fmt(r["ns"]["median"]), fmt(r["ns"]["min"]), fmt(r["ns"]["max"])]))
+    out["raise_to_seen.tsv"] = lines
+    # 3./4. the sweep: one column per backend, one row per interval
+    backends = sorted(summary["sweep"])
+    for name, kind, field, scale in (("sweep_ratio.tsv", "prime", "ratio", 1.0),
+                                     ("sweep_stop.tsv", "composite", "stop_latency_ns", 1e-3)):
+        ks = sorted({k for b in backends for k in summary["sweep"][b].get(kind, {})})
+        lines = ["check_every\t" + "\t".join(backends)]
+        for k in ks:
+            vals = []
+            for b in backends:
+                point = summary["sweep"][b].get(kind, {}).get(k)
+                v = point and point.get(field)
+                vals.append(fmt(v["median"] * scale if v else None))
+            lines.append("\t".join([str(k)] + vals))
+        out[name] = lines
+    # 2. verify: total of the per-number medians, per flag and strategy
+    strategies = ["serial", "pool", "less-naive"]
+    lines = ["flag\t" + "\t".join(strategies)]
+    for flag in sorted(summary["verify"]):
+        totals = []
+        for s in strategies:
+            cell = summary["verify"][flag].get(s)
+            totals.append(fmt(sum(v["wall_ns"]["median"] for v in cell.values()) / 1e6
+                              if cell else None))
+        lines.append("\t".join([flag] + totals))
+    out["verify_totals.tsv"] = lines
+    for name, rows in out.items():
+        write_atomic(os.path.join(run_dir, name), "\n".join(rows) + "\n")
+    return sorted(out)
+
+
+def main(argv):
+    if len(argv) != 2:
+        print("usage: convert.py RUN_DIR", file=sys.stderr)
+        return 2
+    run_dir = argv[1]
+    if not os.path.isdir(run_dir):
+        print(f"convert.py: {run_dir} is not a directory", file=sys.stderr)
+        return 2
+    try:
+        summary = summarise(run_dir)
+    except InputError as e:
+        print(f"convert.py: {e}", file=sys.stderr)
+        return 1
+    write_atomic(os.path.join(run_dir, "summary.json"), json.dumps(summary, indent=1) + "\n")
+    write_tsvs(summary, run_dir)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,181 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""Write RUN_DIR/REPORT.md from RUN_DIR/summary.json (made by convert.py): the environment,
+the claims table with computed verdicts, and one section per experiment with its figures
+and numbers.
+
+usage: report.py RUN_DIR          write REPORT.md
+       report.py --subtitle RUN_DIR   print the one-line figure subtitle (machine, runs)
+"""
+
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import claims  # noqa: E402  (next to this file)
+
+BOOK_PRIME = "100109100129100151"
+
+
+def load(run_dir):
+    path = os.path.join(run_dir, "summary.json")
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError) as e:
+        raise SystemExit(f"report.py: {path}: {e} (run convert.py first)")
+
+
+def subtitle(s):
+    ctx, env = s.get("context", {}), s.get("env", {})
+    cpu = ctx.get("cpu_model") or env.get("cpu_model") or "unknown CPU"
+    cpus = ctx.get("cpus_online") or env.get("cpus") or "?"
+    reps = s.get("repetitions") or env.get("repetitions") or 1
+    return "%s, %s CPUs; median of %s run%s" % (cpu, cpus, reps, "" if reps == 1 else "s")
+
+
+def fmt_ns(v):
+    return "-" if v is None else claims.ns(v)
+
+
+def figure(run_dir, name, alt):
+    if os.path.exists(os.path.join(run_dir, name + ".svg")):
+        return "![%s](%s.svg)\n" % (alt, name)
+    return "(figure %s not rendered)\n" % name
+
+
+def write(run_dir):
+    s = load(run_dir)
+    out = []
+    env, ctx = s.get("env", {}), s.get("context", {})
+    out.append("# ipclab report\n")
+    out.append("Run `%s`, profile `%s`. %s.\n" % (env.get("run_id", os.path.basename(run_dir)),
+                                                 env.get("profile", "?"), subtitle(s)))
+    out.append("## Environment\n\n```")
+    keys = ["cpu_model", "cpus_online", "affinity", "placement", "kernel", "compiler",
+            "c_flags", "build_type", "git_sha", "liburing", "hiredis", "redis_server",
+            "libbenchmark_note"]
+    for k in keys:
+        if k in ctx:
+            out.append("%s: %s" % (k, ctx[k]))
+    for k in ("library_build_type", "host_name", "date"):
+        if k in ctx:
+            out.append("%s: %s" % (k, ctx[k]))
+    for k, v in env.items():
+        if k not in ctx:
+            out.append("%s: %s" % (k, v))
+    out.append("```\n")
+
+    out.append("## The chapter's claims on this machine\n")
+    out.append("| id | claim | experiment | figure | verdict | measured |")
+    out.append("|---|---|---|---|---|---|")
+    for cid, claim, experiment, fig, verdict, detail in claims.evaluate(s):
+        link = "[%s](%s.svg)" % (fig, fig) if fig else "-"
+        out.append("| %s | %s | %s | %s | **%s** | %s |" % (cid, claim, experiment, link,
+                                                              verdict, detail))
+    out.append("\nThresholds behind the verdicts (`plots/claims.py`):\n")
+    for key, (value, meaning) in claims.THRESHOLDS.items():
+        out.append("- `%s` = %g: %s" % (key, value, meaning))
+    out.append("")
+
+    if s.get("check"):
+        out.append("## What one check costs\n")
+        out.append(figure(run_dir, "check_cost", "ns per check by backend"))
+        out.append("| backend | median | min | max | false sharing | poller on the other core |")
+        out.append("|---|---:|---:|---:|---:|---:|")
+        for key, c in sorted(s["check"].items(), key=lambda kv: kv[1]["ns"]["median"]):
+            cont = s.get("contended", {}).get(c["backend"], {})
+            fs, po = cont.get("false-sharing"), cont.get("poller")
+            out.append("| %s | %s | %s | %s | %s | %s |" % (
+                key, fmt_ns(c["ns"]["median"]), fmt_ns(c["ns"]["min"]), fmt_ns(c["ns"]["max"]),
+                fmt_ns(fs and fs["median"]), fmt_ns(po and po["median"])))
+        out.append("")
+
+    if s.get("raise"):
+        out.append("## From a raise to a check that sees it\n")
+        out.append(figure(run_dir, "raise_to_seen", "raise-to-seen latency by backend"))
+        cl = s.get("cacheline")
+        if cl and cl.get("one_way_ns"):
+            out.append("A cache line to the other core and back: %s (one way %s).\n" % (
+                fmt_ns(cl["round_trip_ns"]["median"]), fmt_ns(cl["one_way_ns"]["median"])))
+        out.append("| backend | median | min | max |")
+        out.append("|---|---:|---:|---:|")
+        for key, r in sorted(s["raise"].items(), key=lambda kv: kv[1]["ns"]["median"]):
+            out.append("| %s | %s | %s | %s |" % (key, fmt_ns(r["ns"]["median"]),
+                                                  fmt_ns(r["ns"]["min"]), fmt_ns(r["ns"]["max"])))
+        out.append("")
+
+    if s.get("sweep"):
+        out.append("## How often to check\n")
+        out.append(figure(run_dir, "sweep_overhead", "overhead vs check interval"))
+        out.append(figure(run_dir, "sweep_stop", "stop latency vs check interval"))
+        backends = sorted(s["sweep"])
+        ks = sorted({int(k) for b in backends for k in s["sweep"][b].get("prime", {})})
+        out.append("Wall time with the flag / without (a prime: every candidate tried):\n")
+        out.append("| K | " + " | ".join(backends) + " |")
+        out.append("|---:|" + "---:|" * len(backends))
+        for k in ks:
+            cells = []
+            for b in backends:
+                r = claims.sweep_ratio(s, b, k)
+                cells.append("-" if r is None else "%.3g" % r)
+            out.append("| %d | %s |" % (k, " | ".join(cells)))
+        out.append("\nEach point verifies a number without a flag and then with the backend, "
+                   "back to back; the number is the largest of a ladder that fits the "
+                   "point's time budget (the label in `bench.json`).\n")
+
+    if s.get("verify"):
+        out.append("## The chapter's five numbers\n")
+        out.append(figure(run_dir, "verify_wall", "end-to-end time per backend and strategy"))
+        out.append("Total of the per-number medians (ms), median of %s run(s):\n" %
+                   s.get("verify_repetitions", "?"))
+        out.append("| flag | serial | pool | less-naive |")
+        out.append("|---|---:|---:|---:|")
+        for flag in sorted(s["verify"]):
+            cells = []
+            for strat in ("serial", "pool", "less-naive"):
+                cell = s["verify"][flag].get(strat)
+                cells.append("-" if not cell else "%.1f" % (
+                    sum(v["wall_ns"]["median"] for v in cell.values()) / 1e6))
+            out.append("| %s | %s |" % (flag, " | ".join(cells)))
+        atomic = s["verify"].get("atomic", {})
+        ser = atomic.get("serial", {}).get(BOOK_PRIME)
+        pool = atomic.get("pool", {}).get(BOOK_PRIME)
+        none_pool = s["verify"].get("none", {}).get("pool", {}).get(BOOK_PRIME)
+        if ser and pool:
+            out.append("\nOn %s (a prime), flag atomic: serial / pool = **%.2fx**." % (
+                BOOK_PRIME, ser["wall_ns"]["median"] / pool["wall_ns"]["median"]))
+        if pool and none_pool:
+            out.append("Checking the atomic flag every 1000 candidates vs no flag: %s." %
+                       claims.pct(pool["wall_ns"]["median"] / none_pool["wall_ns"]["median"]))
+        out.append("")
+
+    if s.get("errors"):
+        out.append("## Not measured in this run\n")
+        for name, msg in sorted(s["errors"].items()):
+            out.append("- `%s`: %s" % (name, msg))
+        out.append("")
+
+    out.append("Raw data: `bench.json` (every repetition and the environment; compare two runs "
+               "with `make compare A=... B=...`), `verify.jsonl`, the TSV files behind the "
+               "figures.\n")
+    path = os.path.join(run_dir, "REPORT.md")
+    with open(path + ".tmp", "w", encoding="utf-8") as f:
+        f.write("\n".join(out))
+    os.replace(path + ".tmp", path)
+
+
+def main(argv):
+    if len(argv) == 3 and argv[1] == "--subtitle":
+        print(subtitle(load(argv[2])))
+        return 0
+    if len(argv) != 2 or not os.path.isdir(argv[1]):
+        print("usage: report.py [--subtitle] RUN_DIR", file=sys.stderr)
+        return 2
+    write(argv[1])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

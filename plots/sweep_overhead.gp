@@ -1,0 +1,105 @@
+# SPDX-License-Identifier: MIT
+# What checking the flag costs a search as a function of how often it is checked: wall time
+# with the flag checked every K candidates over wall time without a flag, one line per backend.
+# Input: TSV with a header row "check_every <backend> <backend> ...", one row per K, each cell
+# the ratio for that backend (1 = free) on a prime, so every candidate is tried; NaN = not
+# measured. Any number of backend columns.
+# usage: gnuplot -e "in='sweep_ratio.tsv'; out='sweep_overhead'; subtitle='...'" plots/sweep_overhead.gp
+if (!exists("in")) in = 'sweep_ratio.tsv'
+if (!exists("out")) out = 'sweep_overhead'
+if (!exists("subtitle")) subtitle = ''
+
+set datafile separator "\t"
+
+# Two passes over the file (header row included, as line 0): the first counts the columns,
+# the second keeps each column's name and number of values, and the range of x and y.
+ncols = 0
+set table $prepass
+plot in using ($0 == 0 ? ncols = int($#) : 0):(0) with table
+unset table
+ncols = ncols < 1 ? 1 : ncols
+array name[ncols]
+array count[ncols]
+do for [c = 1:ncols] { name[c] = ""; count[c] = 0 }
+xlo = NaN; xhi = NaN; ylo = NaN; yhi = NaN; points = 0
+xspan(v) = (v == v && v > 0 ? (xlo = xlo == xlo && xlo < v ? xlo : v, \
+                              xhi = xhi == xhi && xhi > v ? xhi : v) : 0)
+yspan(v) = (v == v && v > 0 ? (ylo = ylo == ylo && ylo < v ? ylo : v, \
+                              yhi = yhi == yhi && yhi > v ? yhi : v, points = points + 1) : 0)
+# A cell counts when it is a positive number on a row whose K is positive (a log axis each).
+cell(c) = (valid(c) && column(c) > 0 && valid(1) && $1 > 0 ? \
+           (count[c] = count[c] + 1, yspan(column(c))) : 0)
+set table $prepass
+plot in using ($0 == 0 ? sum [c = 2:ncols] (name[c] = strcol(c), 0) : \
+               (xspan(valid(1) ? $1 : NaN), sum [c = 2:ncols] cell(c))):(0) with table
+unset table
+undefine $prepass
+
+# Plain numbers with a space between thousands, up to 10^9 (gnuplot would write 1e+06).
+plain(v) = v >= 1e6 ? sprintf("%d %03d %03d", int(v / 1e6), int(v / 1e3) % 1000, int(v) % 1000) : \
+           v >= 1e4 ? sprintf("%d %03d", int(v / 1e3), int(v) % 1000) : sprintf("%g", v)
+
+set datafile columnheaders
+set title "Cost of the flag vs how often it is checked (a prime: every candidate is tried)" . \
+          "\n{/*0.8 ".subtitle."}"
+set xlabel "check the flag every K candidates (log scale)"
+set ylabel "wall time with flag / without (log scale; 1 = free)"
+set logscale xy
+# x: a labelled tic per decade; y: labelled tics at 1, 2 and 5 per decade, minor tics between.
+set xtics nomirror ("1" 1)
+do for [e = 1:9] { set xtics add (plain(10.0**e) 10.0**e 0) }
+do for [e = 0:8] { do for [m = 2:9] { set xtics add ("" m * 10.0**e 1) } }
+set ytics nomirror ("0.01" 0.01)
+do for [e = -2:6] { do for [m = (e == -2 ? 2 : 1):9] {
+    v = m * 10.0**e
+    if (m == 1 || m == 2 || m == 5) { set ytics add (plain(v) v 0) } else { set ytics add ("" v 1) }
+} }
+set border 3
+set grid xtics ytics lt 1 lw 1 lc rgb "#e4e4e4"
+set key outside right top vertical reverse Left samplen 3 spacing 1.2 title "backend" noenhanced
+
+# Sixteen styles that differ in colour and point shape (every backend fits); past them the
+# cycle repeats with dashed lines.
+array colour[16] = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", \
+                    "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#000000", "#b8860b", \
+                    "#393b79", "#637939", "#843c39", "#7b4173"]
+array shape[16] = [7, 5, 9, 13, 11, 6, 4, 8, 12, 10, 1, 2, 15, 14, 3, 7]
+do for [i = 1:16] { set linetype i lc rgb colour[i] pt shape[i] ps 1.1 lw 2 dt solid }
+do for [i = 17:32] { set linetype i lc rgb colour[i - 16] pt shape[i - 16] ps 1.1 lw 2 dt 2 }
+style(c) = (c - 2) % 32 + 1
+
+do for [fmt in "pngcairo svg"] {
+    if (fmt eq "pngcairo") {
+        set terminal pngcairo size 1000,600 font "sans,10"
+        set output out.".png"
+    } else {
+        set terminal svg size 1000,600 font "sans,10" dynamic
+        set output out.".svg"
+    }
+    if (points == 0) {
+        unset logscale xy
+        unset xtics
+        unset ytics
+        unset grid
+        unset key
+        set xrange [0:1]
+        set yrange [0:1]
+        columns = ""
+        do for [c = 2:ncols] { columns = columns.(c > 2 ? ", " : "").name[c] }
+        set label 1 "no overhead measured in ".in. \
+            (ncols > 1 ? "\n(columns, all empty: ".columns.")" : "") \
+            at graph 0.5, graph 0.5 center noenhanced
+        plot -1 notitle
+        unset label 1
+    } else {
+        set xrange [xlo / 1.6:xhi * 1.6]
+        # The 1% line is also named on the graph, under its left end: the range leaves room.
+        set yrange [(ylo < 1.01 ? ylo : 1.01) / 1.4:(yhi > 1.01 ? yhi : 1.01) * 1.25]
+        set label 3 "1% overhead" at graph 0, first 1.01 left offset 1, -0.9 front tc rgb "#333333"
+        plot 1.01 with lines dt (14, 8) lw 1.5 lc rgb "#333333" title "1% overhead", \
+             for [c = 2:ncols] in using 1:(column(c) > 0 ? column(c) : NaN) \
+                with linespoints lt style(c) \
+                title (count[c] ? name[c] : name[c]." (no data)") noenhanced
+    }
+    set output
+}
