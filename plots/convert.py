@@ -5,11 +5,13 @@ gnuplot scripts read and the summary.json the report is written from.
 
 usage: convert.py RUN_DIR
 
-Reads RUN_DIR/bench.json (ipclab-bench), RUN_DIR/verify.jsonl (ipclab verify) and
-RUN_DIR/flags.jsonl (ipclab flags); any of them may be missing. Every output file is written
+Reads RUN_DIR/bench.json and RUN_DIR/bench-<family>.json (ipclab-bench, one file per family
+run), RUN_DIR/verify.jsonl (ipclab verify) and RUN_DIR/flags.jsonl (ipclab flags); any of
+them may be missing. Every output file is written
 to a temporary name and renamed, so a file that exists is complete.
 """
 
+import glob
 import json
 import math
 import os
@@ -108,8 +110,27 @@ def group_benchmarks(bench):
     return groups
 
 
+def read_bench(run_dir):
+    """All of a run's Google Benchmark files as one: benchmarks concatenated, contexts merged
+    (they describe the same machine and build)."""
+    paths = [os.path.join(run_dir, "bench.json")] + \
+        sorted(glob.glob(os.path.join(run_dir, "bench-*.json")))
+    merged = None
+    for path in paths:
+        data = read_json(path)
+        if data is None:
+            continue
+        if not isinstance(data, dict) or not isinstance(data.get("benchmarks"), list):
+            raise InputError(f"{path}: not a Google Benchmark JSON file")
+        if merged is None:
+            merged = {"context": {}, "benchmarks": []}
+        merged["context"].update(data.get("context") or {})
+        merged["benchmarks"].extend(data["benchmarks"])
+    return merged
+
+
 def summarise(run_dir):
-    bench = read_json(os.path.join(run_dir, "bench.json"))
+    bench = read_bench(run_dir)
     verify = read_jsonl(os.path.join(run_dir, "verify.jsonl"))
     flags = {f.get("name"): f for f in read_jsonl(os.path.join(run_dir, "flags.jsonl"))}
     env = read_json(os.path.join(run_dir, "env.json")) or {}

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # make bench: run the benchmark families (ipclab-bench, Google Benchmark JSON), verify the
-# chapter's five numbers with every strategy and flag backend, then write medians, a plot and
-# a short report into results/<run-id>/.
+# chapter's five numbers with every strategy and flag backend, then write the figures and the
+# report into results/<run-id>/.
 # usage: bench.sh [--profile quick|default|full] [--ipclab PATH] [--out DIR]
 set -euo pipefail
 
@@ -14,27 +14,37 @@ while [ $# -gt 0 ]; do
         --profile) profile=${2:?--profile needs a value}; shift 2 ;;
         --ipclab) ipclab=${2:?--ipclab needs a value}; shift 2 ;;
         --out) out=${2:?--out needs a value}; shift 2 ;;
-        -h|--help) sed -n '3,5p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '3,6p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "bench.sh: unknown argument '$1'" >&2; exit 2 ;;
     esac
 done
-# What each profile measures. quick is CI's smoke test (a few minutes); default is the main
-# job (about 15 minutes on two cores); full repeats more for publication.
+
+# What each profile measures. quick is CI's smoke test (about a minute); default is the main
+# job (about 15 minutes on two cores); full repeats more, with longer runs, for publication.
+# Each family is one step: "name|expected seconds|ipclab-bench arguments".
 servers='manager|redis-unix|redis-tcp'
+sweep_backends=atomic,raw,mmap,locked,signal,uring,eventfd,manager,redis-unix,redis-tcp
 case "$profile" in
     quick)
         reps=1
         verify_skip="^($servers)\$" # server backends take seconds per number at K=1000
-        gb_args=(--repetitions 1 --min-time 0.02 --raise-rounds 200 --sweep-budget 0.1
-                 --benchmark_filter="^(check/|raise-to-seen/(atomic|raw|mmap|locked)/|cacheline/|sweep/atomic/check_every:(1|1000|1000000)/)") ;;
-    default)
-        reps=5
+        common="--repetitions 1 --min-time 0.02"
+        families=("check|3|$common --benchmark_filter=^check/"
+                  "raise-to-seen|15|$common --raise-rounds 200 --benchmark_filter=^raise-to-seen/(atomic|raw|mmap|locked)/"
+                  "cacheline|1|$common --benchmark_filter=^cacheline/"
+                  "sweep|5|$common --sweep-budget 0.1 --benchmark_filter=^sweep/atomic/check_every:(1|1000|1000000)/") ;;
+    default|full)
+        if [ "$profile" = default ]; then
+            reps=5 common="--repetitions 5" scale=1
+        else
+            reps=11 common="--repetitions 11 --min-time 0.5 --sweep-budget 2" scale=4
+        fi
         verify_skip='^$'
-        gb_args=(--repetitions 5 --benchmark_filter='^(check|check-contended|raise-to-seen|cacheline|sweep)/') ;;
-    full)
-        reps=11
-        verify_skip='^$'
-        gb_args=(--repetitions 11 --min-time 0.5 --sweep-budget 2 --benchmark_filter='^(check|check-contended|raise-to-seen|cacheline|sweep)/') ;;
+        families=("check|$((40 * scale))|$common --benchmark_filter=^check/"
+                  "check-contended|$((40 * scale))|$common --benchmark_filter=^check-contended/"
+                  "raise-to-seen|$((60 * scale))|$common --benchmark_filter=^raise-to-seen/"
+                  "cacheline|$((2 * scale))|$common --benchmark_filter=^cacheline/"
+                  "sweep|$((400 * scale))|$common --backends $sweep_backends --benchmark_filter=^sweep/") ;;
     *) echo "bench.sh: unknown profile '$profile' (quick, default, full)" >&2; exit 2 ;;
 esac
 [ -x "$ipclab" ] || { echo "bench.sh: $ipclab is not built (run make)" >&2; exit 1; }
@@ -59,40 +69,54 @@ mapfile -t backends < <("$ipclab" flags --format json | jq -r 'select(.available
                        grep -Ev "$verify_skip")
 "$ipclab" flags --format json >"$partial/flags.jsonl"
 
-# The environment, so a result can be compared with another machine's.
+# The environment of the whole run (ipclab-bench adds its own, in more detail, to bench.json).
 jq -n \
     --arg run_id "$run_id" --arg profile "$profile" --argjson reps "$reps" \
     --arg git_sha "$(git rev-parse HEAD 2>/dev/null || echo unknown)" \
     --arg cpu "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')" \
     --argjson cpus "$(nproc)" --arg kernel "$(uname -sr)" \
-    --arg compiler "$(cc --version | head -1)" \
-    --arg build_type "$(grep -m1 CMAKE_BUILD_TYPE: "$(dirname "$ipclab")/CMakeCache.txt" 2>/dev/null | cut -d= -f2)" \
     --arg affinity "$(taskset -pc $$ 2>/dev/null | sed 's/.*: //')" \
     --argjson workers "$workers" \
     '{run_id: $run_id, profile: $profile, repetitions: $reps, git_sha: $git_sha,
-      cpu_model: $cpu, cpus: $cpus, kernel: $kernel, compiler: $compiler,
-      build_type: $build_type, affinity: $affinity, workers: $workers,
-      placement: "worker i pinned to the i-th CPU of the affinity mask"}' >"$partial/env.json"
+      cpu_model: $cpu, cpus: $cpus, kernel: $kernel, affinity: $affinity, workers: $workers,
+      verify_placement: "worker i pinned to the i-th CPU of the affinity mask"}' \
+    >"$partial/env.json"
 
-steps=$((2 + reps * ${#strategies[@]} * ${#backends[@]}))
-step=1
-start=$(date +%s)
-printf '[1/%d] ipclab-bench: check, contention, raise-to-seen, cache line, sweep (%s profile)\n' \
-    "$steps" "$profile" >&2
-# The library writes the JSON itself; it is renamed into place only once complete.
-"$ipclab_bench" "${gb_args[@]}" --benchmark_out="$partial/bench.json.tmp" \
-    --benchmark_out_format=json >"$partial/bench.log" 2>&1 \
-    || { echo "bench.sh: ipclab-bench failed; see $partial/bench.log" >&2; tail -5 "$partial/bench.log" >&2; exit 1; }
-mv "$partial/bench.json.tmp" "$partial/bench.json"
+# Progress: steps are weighted by their expected seconds, so the estimate of the time left
+# does not treat a ten-minute family like a one-second verify.
+verify_seconds() { case "$1" in manager|redis-unix|redis-tcp) echo 12 ;; *) echo 1 ;; esac; }
+total_weight=0
+for f in "${families[@]}"; do total_weight=$((total_weight + $(cut -d'|' -f2 <<<"$f"))); done
+for b in "${backends[@]}"; do
+    total_weight=$((total_weight + reps * ${#strategies[@]} * $(verify_seconds "$b")))
+done
+steps=$((${#families[@]} + reps * ${#strategies[@]} * ${#backends[@]} + 1))
+step=0 done_weight=0 start=$(date +%s)
+progress() { # progress WEIGHT MESSAGE...
+    local w=$1; shift
+    step=$((step + 1))
+    local elapsed=$(($(date +%s) - start)) left="?"
+    [ "$done_weight" -gt 0 ] && left=$(( elapsed * (total_weight - done_weight) / done_weight ))
+    printf '[%d/%d] %s  (elapsed %ds, about %ss left)\n' "$step" "$steps" "$*" "$elapsed" "$left" >&2
+    done_weight=$((done_weight + w))
+}
+
+for f in "${families[@]}"; do
+    IFS='|' read -r name weight args <<<"$f"
+    progress "$weight" "ipclab-bench: $name ($profile profile)"
+    # The library writes its JSON itself; it is renamed into place only once complete.
+    # shellcheck disable=SC2086
+    "$ipclab_bench" $args --benchmark_out="$partial/bench-$name.json.tmp" \
+        --benchmark_out_format=json >"$partial/bench-$name.log" 2>&1 \
+        || { echo "bench.sh: ipclab-bench ($name) failed:" >&2; tail -5 "$partial/bench-$name.log" >&2; exit 1; }
+    mv "$partial/bench-$name.json.tmp" "$partial/bench-$name.json"
+done
+
 for rep in $(seq "$reps"); do
     # Repetitions outermost: drift on a shared machine spreads over every configuration.
     for s in "${strategies[@]}"; do
         for b in "${backends[@]}"; do
-            step=$((step + 1))
-            elapsed=$(($(date +%s) - start))
-            eta=$(( step > 1 ? elapsed * (steps - step + 1) / (step - 1) : 0 ))
-            printf '[%d/%d] verify --book %s/%s, run %d/%d  (elapsed %ds, about %ds left)\n' \
-                "$step" "$steps" "$s" "$b" "$rep" "$reps" "$elapsed" "$eta" >&2
+            progress "$(verify_seconds "$b")" "verify --book $s/$b, run $rep/$reps"
             "$ipclab" verify --book --format json --strategy "$s" --flag "$b" \
                 --workers "$workers" | jq -c --argjson rep "$rep" '.run = $rep' \
                 >>"$partial/verify.jsonl"
@@ -101,10 +125,10 @@ for rep in $(seq "$reps"); do
 done
 
 # TSV, figures and the report, from the raw results only (make plots / make report redo this).
-printf '[%d/%d] figures and report\n' "$steps" "$steps" >&2
+progress 0 "figures and report"
 "$(dirname "$0")/../plots/render.sh" "$partial"
 
 mv "$partial" "$final"
 finished=1
 ln -sfn "$run_id" "$out/latest"
-echo "bench: results in $final (REPORT.md, figures, bench.json, verify.jsonl)" >&2
+echo "bench: results in $final (REPORT.md, figures, bench-*.json, verify.jsonl)" >&2
