@@ -85,7 +85,9 @@ def write(run_dir):
         out.append("| backend | median | min | max | false sharing | poller on the other core |")
         out.append("|---|---:|---:|---:|---:|---:|")
         for key, c in sorted(s["check"].items(), key=lambda kv: kv[1]["ns"]["median"]):
-            cont = s.get("contended", {}).get(c["backend"], {})
+            # The contended runs put a server on the benchmark's own core.
+            cont = s.get("contended", {}).get(c["backend"], {}) \
+                if c.get("server") in (None, "same-core") else {}
             fs, po = cont.get("false-sharing"), cont.get("poller")
             out.append("| %s | %s | %s | %s | %s | %s |" % (
                 key, fmt_ns(c["ns"]["median"]), fmt_ns(c["ns"]["min"]), fmt_ns(c["ns"]["max"]),
@@ -157,9 +159,9 @@ def write(run_dir):
             out.append("- `%s`: %s" % (name, msg))
         out.append("")
 
-    out.append("Raw data: `bench.json` (every repetition and the environment; compare two runs "
-               "with `make compare A=... B=...`), `verify.jsonl`, the TSV files behind the "
-               "figures.\n")
+    out.append("Raw data: `bench-<family>.json` (every repetition and the environment; compare "
+               "two runs with `make compare A=... B=...`), `verify.jsonl`, the TSV files behind "
+               "the figures.\n")
     path = os.path.join(run_dir, "REPORT.md")
     with open(path + ".tmp", "w", encoding="utf-8") as f:
         f.write("\n".join(out))
