@@ -54,6 +54,10 @@ void bench_register_raise_to_seen(void);
 void bench_register_cacheline(void);
 void bench_register_verify(void);
 void bench_register_sweep(void);
+void bench_register_pi(void);      /* bench_pi.c */
+void bench_register_spawn(void);   /* bench_spawn.c */
+void bench_register_rng(void);     /* bench_rng.c */
+void bench_register_counter(void); /* bench_counter.c */
 
 /* The environment into the JSON context (bench_env.c). */
 void bench_add_context(void);

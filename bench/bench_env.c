@@ -5,6 +5,7 @@
 
 #include "../flags/flag.h"
 #include "../ipc/cpu.h"
+#include "../ipc/topology.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -75,6 +76,13 @@ void bench_add_context(void)
     for (int i = 0; i < n && off < sizeof buf; i++)
         off += (size_t)snprintf(buf + off, sizeof buf - off, "%s%d", i ? "," : "", cpus[i]);
     gb_add_custom_context("affinity", buf);
+    struct ipc_topology topo;
+    ipc_topology_read(&topo);
+    snprintf(buf, sizeof buf, "%d", topo.physical_cores);
+    gb_add_custom_context("physical_cores", buf);
+    snprintf(buf, sizeof buf, "%d", topo.logical_cpus);
+    gb_add_custom_context("logical_cpus", buf);
+    gb_add_custom_context("topology_source", topo.source);
     snprintf(buf, sizeof buf,
              "benchmark process on CPU %d; partner processes and worker 1 on CPU %d; "
              "server:same-core = CPU %d, server:other-core = CPU %d; verify and sweep put "

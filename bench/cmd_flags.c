@@ -7,6 +7,8 @@
 #include <getopt.h>
 #include <string.h>
 
+#define CMD "flags"
+
 static void usage(FILE *out)
 {
     fprintf(out, "usage: ipclab flags [--format table|json]\n\n"
@@ -41,23 +43,18 @@ int cmd_flags(int argc, char **argv)
     while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
         case 'f':
-            if (strcmp(optarg, "json") == 0)
-                json = true;
-            else if (strcmp(optarg, "table") != 0)
-                return cli_error(CLI_USAGE, "flags", "unknown format '%s' (table, json)", optarg);
+            if (cli_parse_format(CMD, optarg, &json) != CLI_OK)
+                return CLI_USAGE;
             break;
         case 'h':
             usage(stdout);
             return CLI_OK;
-        case ':':
-            return cli_error(CLI_USAGE, "flags", "option '%s' needs a value", argv[optind - 1]);
         default:
-            return cli_error(CLI_USAGE, "flags", "unknown option '%s' (--help lists them)",
-                             argv[optind - 1]);
+            return cli_getopt_error(CMD, c, argv);
         }
     }
     if (optind < argc)
-        return cli_error(CLI_USAGE, "flags", "unexpected argument '%s'", argv[optind]);
+        return cli_unexpected_arg(CMD, argv[optind]);
 
     if (!json)
         printf("%-12s %-10s %-30s %s\n", "NAME", "CHECK", "AVAILABLE", "DESCRIPTION");

@@ -201,16 +201,6 @@ static void print_table(const struct ipc_verify_result *r)
            r->check_ns / 1e6, (unsigned long long)r->candidates, stop);
 }
 
-/* Parse a numeric option or fail with a usage error naming it. */
-#define NUM_OPT(dst, name, min, max)                                                               \
-    do {                                                                                           \
-        uint64_t tmp_;                                                                             \
-        char why_[256];                                                                            \
-        if (cli_parse_u64(optarg, (min), (max), &tmp_, why_, sizeof why_) < 0)                     \
-            return cli_error(CLI_USAGE, CMD, "--%s: %s", (name), why_);                            \
-        (dst) = tmp_;                                                                              \
-    } while (0)
-
 int cmd_verify(int argc, char **argv)
 {
     enum {
@@ -263,24 +253,23 @@ int cmd_verify(int argc, char **argv)
         switch (c) {
         case 's':
             if (ipc_strategy_parse(optarg, &o.strategy) < 0)
-                return cli_error(CLI_USAGE, CMD, "unknown strategy '%s' (serial, pool, less-naive)",
-                                 optarg);
+                return cli_unknown(CMD, "strategy", optarg, "serial, pool, less-naive");
             break;
         case 'f':
             flag_name = optarg;
             break;
         case 'w':
-            NUM_OPT(u, "workers", 1, IPC_VERIFY_MAX_WORKERS);
+            CLI_NUM_OPT(CMD, u, "workers", 1, IPC_VERIFY_MAX_WORKERS);
             o.workers = (unsigned)u;
             break;
         case 'k':
-            NUM_OPT(o.check_every, "check-every", 1, UINT64_MAX);
+            CLI_NUM_OPT(CMD, o.check_every, "check-every", 1, UINT64_MAX);
             break;
         case 'c':
-            NUM_OPT(o.serial_cutoff, "serial-cutoff", 0, UINT64_MAX);
+            CLI_NUM_OPT(CMD, o.serial_cutoff, "serial-cutoff", 0, UINT64_MAX);
             break;
         case 'r':
-            NUM_OPT(repeat, "repeat", 1, 1000000);
+            CLI_NUM_OPT(CMD, repeat, "repeat", 1, 1000000);
             break;
         case OPT_BOOK:
             book = true;
@@ -294,7 +283,7 @@ int cmd_verify(int argc, char **argv)
             cfg.tmpdir = optarg;
             break;
         case OPT_SERVER_CPU:
-            NUM_OPT(u, "server-cpu", 0, 65535);
+            CLI_NUM_OPT(CMD, u, "server-cpu", 0, 65535);
             if (nallowed > 0 && !ipc_cpu_in(allowed, nallowed, (int)u))
                 return cli_error(CLI_USAGE, CMD,
                                  "--server-cpu: CPU %llu is not one this process may use",
@@ -313,25 +302,18 @@ int cmd_verify(int argc, char **argv)
             cfg.redis_host = optarg;
             break;
         case OPT_REDIS_PORT:
-            NUM_OPT(u, "redis-port", 1, 65535);
+            CLI_NUM_OPT(CMD, u, "redis-port", 1, 65535);
             cfg.redis_port = (unsigned)u;
             break;
         case OPT_FORMAT:
-            if (strcmp(optarg, "json") == 0)
-                json = true;
-            else if (strcmp(optarg, "table") == 0)
-                json = false;
-            else
-                return cli_error(CLI_USAGE, CMD, "unknown format '%s' (table, json)", optarg);
+            if (cli_parse_format(CMD, optarg, &json) != CLI_OK)
+                return CLI_USAGE;
             break;
         case 'h':
             usage(stdout);
             return CLI_OK;
-        case ':':
-            return cli_error(CLI_USAGE, CMD, "option '%s' needs a value", argv[optind - 1]);
         default:
-            return cli_error(CLI_USAGE, CMD, "unknown option '%s' (--help lists them)",
-                             argv[optind - 1]);
+            return cli_getopt_error(CMD, c, argv);
         }
     }
     if (!pin)
@@ -342,8 +324,7 @@ int cmd_verify(int argc, char **argv)
 
     const struct flag_ops *ops = flag_backend_find(flag_name);
     if (!ops)
-        return cli_error(CLI_USAGE, CMD, "unknown flag backend '%s' ('ipclab flags' lists them)",
-                         flag_name);
+        return cli_unknown(CMD, "flag backend", flag_name, "'ipclab flags' lists them");
 
     struct numbers ns = {0};
     int rc = CLI_OK;

@@ -14,7 +14,11 @@ struct subcommand {
 };
 
 static const struct subcommand subcommands[] = {
+    {"counter", cmd_counter, "N processes increment one shared counter, four ways"},
     {"flags", cmd_flags, "list the flag backends and whether each can run here"},
+    {"pi", cmd_pi, "estimate pi by Monte Carlo with threads, GIL threads or processes"},
+    {"rng", cmd_rng, "random streams in forked workers: the seeding trap and its fixes"},
+    {"spawn", cmd_spawn, "what a thread, a fork and a fork+exec cost: time and memory"},
     {"verify", cmd_verify, "check numbers for primality with a strategy and a flag backend"},
 };
 #define NSUB (sizeof subcommands / sizeof subcommands[0])
@@ -45,7 +49,7 @@ int main(int argc, char **argv)
                     return subcommands[i].run(2, args);
                 }
             }
-            fprintf(stderr, "ipclab: unknown command '%s'\n", argv[2]);
+            fprintf(stderr, "ipclab: unknown command '%s'\n", CLI_QUOTED(argv[2]));
             return CLI_USAGE;
         }
         usage(stdout);
@@ -71,6 +75,6 @@ int main(int argc, char **argv)
             return rc;
         }
     }
-    fprintf(stderr, "ipclab: unknown command '%s' (ipclab --help lists them)\n", name);
+    fprintf(stderr, "ipclab: unknown command '%s' (ipclab --help lists them)\n", CLI_QUOTED(name));
     return CLI_USAGE;
 }

@@ -19,7 +19,9 @@ static void usage(FILE *out)
             "\n"
             "Families: check/<backend>, check-contended/<backend>/contender:<kind>,\n"
             "raise-to-seen/<backend>, cacheline/pingpong, verify/<strategy>/<backend>,\n"
-            "sweep/<backend> (server backends add /server:same-core|other-core).\n"
+            "sweep/<backend> (server backends add /server:same-core|other-core),\n"
+            "pi/<mode>, spawn/<kind>, spawn-memory/child:<c>, rng-streams/<seeding>,\n"
+            "rng/<mode>, counter/<variant>.\n"
             "\n"
             "  --cpus A,B            the benchmark process runs on A, partner processes and\n"
             "                        worker 1 on B (default: the first two available CPUs)\n"
@@ -42,7 +44,7 @@ static int parse_cpus(const char *s, const int *allowed, int nallowed)
     const char *comma = strchr(s, ',');
     char first[32];
     if (!comma || (size_t)(comma - s) >= sizeof first)
-        return cli_error(CLI_USAGE, CMD, "--cpus: expected A,B, got '%s'", s);
+        return cli_error(CLI_USAGE, CMD, "--cpus: expected A,B, got '%s'", CLI_QUOTED(s));
     memcpy(first, s, (size_t)(comma - s));
     first[comma - s] = '\0';
     if (cli_parse_u64(first, 0, 65535, &a, why, sizeof why) < 0 ||
@@ -51,18 +53,10 @@ static int parse_cpus(const char *s, const int *allowed, int nallowed)
     if (a == b)
         return cli_error(CLI_USAGE, CMD, "--cpus: the two CPUs must differ");
     if (!ipc_cpu_in(allowed, nallowed, (int)a) || !ipc_cpu_in(allowed, nallowed, (int)b))
-        return cli_error(CLI_USAGE, CMD, "--cpus: %s is not within this process's CPUs", s);
+        return cli_error(CLI_USAGE, CMD, "--cpus: %s is not within this process's CPUs",
+                         CLI_QUOTED(s));
     bench_cfg.cpu_main = (int)a;
     bench_cfg.cpu_other = (int)b;
-    return CLI_OK;
-}
-
-/* Parse a number option, or return a usage error from main. */
-static int num(const char *opt, const char *arg, uint64_t min, uint64_t max, uint64_t *out)
-{
-    char why[256];
-    if (cli_parse_u64(arg, min, max, out, why, sizeof why) < 0)
-        return cli_error(CLI_USAGE, CMD, "--%s: %s", opt, why);
     return CLI_OK;
 }
 
@@ -72,8 +66,8 @@ static int seconds(const char *opt, const char *arg, double min, double max, dou
     char *end;
     double v = strtod(arg, &end);
     if (!*arg || *end || arg[strspn(arg, "0123456789.")] || !(v >= min && v <= max))
-        return cli_error(CLI_USAGE, CMD, "--%s: '%s' is not a number of seconds from %g to %g",
-                         opt, arg, min, max);
+        return cli_error(CLI_USAGE, CMD, "--%s: '%s' is not a number of seconds from %g to %g", opt,
+                         CLI_QUOTED(arg), min, max);
     *out = v;
     return CLI_OK;
 }
@@ -137,7 +131,7 @@ int main(int argc, char **argv)
             rc = parse_cpus(optarg, allowed, nallowed > 0 ? nallowed : 0);
             break;
         case 'r':
-            if ((rc = num("repetitions", optarg, 1, 1000, &u)) == CLI_OK)
+            if ((rc = cli_option_u64(CMD, "repetitions", optarg, 1, 1000, &u)) == CLI_OK)
                 bench_cfg.repetitions = (int)u;
             break;
         case 'm':
@@ -147,7 +141,7 @@ int main(int argc, char **argv)
             rc = seconds("sweep-budget", optarg, 0.001, 3600, &bench_cfg.sweep_budget);
             break;
         case 'R':
-            if ((rc = num("raise-rounds", optarg, 1, 10000000, &u)) == CLI_OK)
+            if ((rc = cli_option_u64(CMD, "raise-rounds", optarg, 1, 10000000, &u)) == CLI_OK)
                 bench_cfg.raise_rounds = (int)u;
             break;
         case 'b':
@@ -157,28 +151,27 @@ int main(int argc, char **argv)
                 char name[64];
                 snprintf(name, sizeof name, "%.*s", (int)(e - p), p);
                 if (!flag_backend_find(name))
-                    return cli_error(CLI_USAGE, CMD, "--backends: unknown backend '%s'", name);
+                    return cli_error(CLI_USAGE, CMD, "--backends: unknown backend '%s'",
+                                     CLI_QUOTED(name));
             }
             break;
         case 'h':
             usage(stdout);
             return CLI_OK;
-        case ':':
-            return cli_error(CLI_USAGE, CMD, "option '%s' needs a value", argv[optind - 1]);
         default:
-            return cli_error(CLI_USAGE, CMD, "unknown option '%s' (--help lists them)",
-                             argv[optind - 1]);
+            return cli_getopt_error(CMD, c, argv);
         }
     }
     if (rc != CLI_OK)
         return rc;
     if (optind < argc)
-        return cli_error(CLI_USAGE, CMD, "unexpected argument '%s'", argv[optind]);
+        return cli_unexpected_arg(CMD, argv[optind]);
     snprintf(reps_flag, sizeof reps_flag, "--benchmark_repetitions=%d", bench_cfg.repetitions);
     snprintf(time_flag, sizeof time_flag, "--benchmark_min_time=%g", bench_cfg.min_time);
     gb_initialize(&gb_argc, gb_argv);
     if (gb_argc > 1)
-        return cli_error(CLI_USAGE, CMD, "unknown Google Benchmark flag '%s'", gb_argv[1]);
+        return cli_error(CLI_USAGE, CMD, "unknown Google Benchmark flag '%s'",
+                         CLI_QUOTED(gb_argv[1]));
 
     /* Everything measured here runs where the placement says, not where the scheduler likes. */
     if (ipc_cpu_pin(bench_cfg.cpu_main) < 0)
@@ -190,6 +183,10 @@ int main(int argc, char **argv)
     bench_register_cacheline();
     bench_register_verify();
     bench_register_sweep();
+    bench_register_pi();
+    bench_register_spawn();
+    bench_register_rng();
+    bench_register_counter();
     gb_run();
     gb_shutdown();
     bench_free_all();

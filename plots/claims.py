@@ -26,6 +26,16 @@ THRESHOLDS = {
                         "sub-ns figures move by 2x between runs on this VM"),
     "C17_tcp_vs_unix": (1.2, "per-check time over TCP at least this many times over a Unix "
                              "socket (same-core server)"),
+    "C1_gil_speedup": (1.2, "GIL threads: best speedup over serial at most this"),
+    "C2_efficiency": (0.8, "processes: speedup at the physical core count at least this "
+                           "fraction of the core count"),
+    "C3_beyond_gain": (1.1, "processes: more workers than physical cores gain at most this "
+                            "factor over the physical core count"),
+    "C4_fork_vs_thread": (3.0, "a fork's creation latency at least this many times a "
+                               "thread's (same core)"),
+    "C5_python_mib": (10.0, "the chapter's lower bound for a forked Python worker (MiB); a C "
+                            "worker's unique memory far below it differs"),
+    "C16_lost": (0.0, "lost updates above this count as lost (fraction of increments)"),
 }
 
 # Every claim of the chapter; the ones this code cannot measure yet say so in the report.
@@ -186,7 +196,130 @@ def c17(s):
     return (HOLDS if ratio >= t("C17_tcp_vs_unix") else FAILS), detail
 
 
-VERDICTS = {"C11": (c11, "verify: less-naive vs the naive pool, --flag none", "verify_wall"),
+def pi_speedup(s, mode, workers):
+    base = s.get("pi", {}).get("serial", {}).get("1/0")
+    p = s.get("pi", {}).get(mode, {}).get("%d/0" % workers)
+    if not base or not p or not base.get("samples_per_s") or not p.get("samples_per_s"):
+        return None
+    return p["samples_per_s"]["median"] / base["samples_per_s"]["median"]
+
+
+def cores(s):
+    try:
+        return int(s.get("context", {}).get("physical_cores"))
+    except (TypeError, ValueError):
+        return None
+
+
+def pi_workers(s, mode):
+    return sorted(p["workers"] for p in s.get("pi", {}).get(mode, {}).values() if not p["batch"])
+
+
+def c1(s):
+    ws = [w for w in pi_workers(s, "gil-threads") if w >= 2]
+    if not ws:
+        return NOT_MEASURED, "needs pi/gil-threads with 2 or more workers"
+    best = max(pi_speedup(s, "gil-threads", w) or 0 for w in ws)
+    free = [pi_speedup(s, "threads", w) for w in ws if pi_speedup(s, "threads", w)]
+    detail = "emulated GIL: best speedup %.2fx with up to %d threads" % (best, max(ws))
+    if free:
+        detail += "; the same threads without the lock reach %.2fx" % max(free)
+    return (HOLDS if best <= t("C1_gil_speedup") else FAILS), detail
+
+
+def c2(s):
+    n = cores(s)
+    sp = pi_speedup(s, "processes", n) if n else None
+    if sp is None:
+        return NOT_MEASURED, "needs pi/processes at the physical core count and its topology"
+    detail = "processes: %.2fx with %d workers on %d physical cores (%.0f%% efficiency)" % (
+        sp, n, n, 100 * sp / n)
+    return (HOLDS if sp >= t("C2_efficiency") * n else FAILS), detail
+
+
+def c3(s):
+    n = cores(s)
+    at = pi_speedup(s, "processes", n) if n else None
+    more = [w for w in pi_workers(s, "processes") if n and w > n]
+    if at is None or not more:
+        return NOT_MEASURED, "needs pi/processes beyond the physical core count"
+    best = max(pi_speedup(s, "processes", w) or 0 for w in more)
+    detail = "processes: %.2fx at %d workers, best %.2fx with up to %d" % (at, n, best, max(more))
+    return (HOLDS if best <= at * t("C3_beyond_gain") else FAILS), detail
+
+
+def c4(s):
+    th = s.get("spawn", {}).get("thread/same-core")
+    fk = s.get("spawn", {}).get("fork/same-core")
+    if not th or not fk:
+        return NOT_MEASURED, "needs spawn/thread and spawn/fork on the same core"
+    a, b = th["ns"]["median"], fk["ns"]["median"]
+    ex = s.get("spawn", {}).get("fork-exec/same-core")
+    detail = "creation latency: thread %s, fork %s (%.1fx)" % (ns(a), ns(b), b / a)
+    if ex:
+        detail += ", fork+exec %s" % ns(ex["ns"]["median"])
+    return (HOLDS if b >= t("C4_fork_vs_thread") * a else FAILS), detail
+
+
+def c5(s):
+    mem = s.get("spawn_memory", {})
+    read = mem.get("read") or {}
+    if not read:
+        return NOT_MEASURED, "needs spawn-memory"
+    top = max(read, key=lambda k: int(k))
+    point = read[top]
+    uss = point.get("uss_kib") and point["uss_kib"]["median"] / 1024
+    rss = point.get("rss_kib") and point["rss_kib"]["median"] / 1024
+    if uss is None:
+        return NOT_MEASURED, "no USS figure"
+    detail = "a forked C worker reading its parent's %s MiB: RSS %.1f MiB, unique %.2f MiB" % (
+        top, rss or 0, uss)
+    w = (mem.get("write") or {}).get(top)
+    if w and w.get("uss_kib"):
+        detail += "; one that writes them: unique %.1f MiB" % (w["uss_kib"]["median"] / 1024)
+    if uss < t("C5_python_mib"):
+        return DIFFERS, detail + ". Copy-on-write shares every page a C worker only reads; " \
+            "a Python worker writes reference counts into every object it touches, so it " \
+            "copies the interpreter's heap page by page"
+    return HOLDS, detail
+
+
+def c8(s):
+    st = s.get("rng_streams", {})
+    inh = st.get("inherited")
+    fixes = {k: v for k, v in st.items() if k != "inherited"}
+    if not inh or not fixes:
+        return NOT_MEASURED, "needs rng-streams/inherited and a reseeded variant"
+    detail = "identical worker pairs: inherited %.0f%%, %s" % (
+        100 * inh["median"], ", ".join("%s %.0f%%" % (k, 100 * v["median"])
+                                       for k, v in sorted(fixes.items()) if v))
+    ok = inh["median"] >= 1.0 and all(v and v["median"] == 0 for v in fixes.values())
+    return (HOLDS if ok else FAILS), detail
+
+
+def c16(s):
+    c = s.get("counter", {})
+    lost = {}
+    for v in ("unsynchronised", "locked-get-set", "locked-rmw", "atomic"):
+        p = c.get(v + "/2")
+        if not p or not p.get("lost_fraction"):
+            return NOT_MEASURED, "needs counter/* with 2 workers"
+        lost[v] = p["lost_fraction"]["median"]
+    detail = "lost updates with 2 processes: " + ", ".join(
+        "%s %.2f%%" % (k, 100 * v) for k, v in lost.items())
+    ok = lost["unsynchronised"] > t("C16_lost") and lost["locked-get-set"] > t("C16_lost") \
+        and lost["locked-rmw"] <= t("C16_lost") and lost["atomic"] <= t("C16_lost")
+    return (HOLDS if ok else FAILS), detail
+
+
+VERDICTS = {"C1": (c1, "pi: gil-threads (an emulated GIL) vs serial", "pi_speedup"),
+            "C2": (c2, "pi: processes, 1..physical cores", "pi_speedup"),
+            "C3": (c3, "pi: processes beyond the physical cores", "pi_speedup"),
+            "C4": (c4, "spawn: thread vs fork creation latency", "spawn_latency"),
+            "C5": (c5, "spawn-memory: RSS/PSS/USS of a forked worker", "spawn_memory"),
+            "C8": (c8, "rng-streams: inherited seed vs per-worker seeding and jumps", None),
+            "C16": (c16, "counter: four variants with 2 processes", "counter"),
+            "C11": (c11, "verify: less-naive vs the naive pool, --flag none", "verify_wall"),
             "C12": (c12, "sweep: wall time vs check interval, locked and manager",
                     "sweep_overhead"),
             "C13": (c13, "check cost: redis-* vs atomic", "check_cost"),

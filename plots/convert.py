@@ -22,8 +22,9 @@ import sys
 SERVER_BACKENDS = {"manager", "redis-unix", "redis-tcp"}
 BASELINES = {"none", "null"}
 UNIT_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
-# The library appends these to a benchmark's name; the schema is what comes before them.
-SUFFIX = re.compile(r"(/(real_time|manual_time|iterations:\d+|repeats:\d+|threads:\d+))+$")
+# The library appends these to a benchmark's name; the schema is what comes before them
+# (not threads:N: ipclab never uses the library's threads, and rng/ has an argument of that name).
+SUFFIX = re.compile(r"(/(real_time|manual_time|iterations:\d+|repeats:\d+))+$")
 
 
 class InputError(Exception):
@@ -138,7 +139,8 @@ def summarise(run_dir):
 
     summary = {"env": env, "context": (bench or {}).get("context", {}), "check": {},
                "contended": {}, "raise": {}, "cacheline": None, "sweep": {}, "verify": {},
-               "errors": {}, "repetitions": 0}
+               "pi": {}, "spawn": {}, "spawn_memory": {}, "rng_streams": {}, "rng": {},
+               "counter": {}, "errors": {}, "repetitions": 0}
     reps = 0
     for name, g in sorted(groups.items()):
         if g["errors"] and not g["time_ns"]:
@@ -172,6 +174,31 @@ def summarise(run_dir):
                 "ns_per_check": counters.get("ns_per_check"),
                 "label": g.get("label", ""),
             }
+        elif family == "pi":
+            summary["pi"].setdefault(backend, {})["%s/%s" % (
+                params.get("workers", "?"), params.get("batch", "0"))] = {
+                "workers": int(params.get("workers", "0")), "batch": params.get("batch") == "1",
+                "samples_per_s": counters.get("samples_per_s"), "ns": t}
+        elif family == "spawn":
+            summary["spawn"][backend + "/" + params.get("placement", "?")] = {
+                "kind": backend, "placement": params.get("placement"), "ns": t,
+                "round_trip_ns": counters.get("round_trip_ns")}
+        elif family == "spawn-memory":
+            # spawn-memory/child:<read|write>/parent_mib:<M>: the variant is a param itself
+            summary["spawn_memory"].setdefault(backend.split(":", 1)[-1], {})[
+                int(params.get("parent_mib", "0"))] = {
+                k: counters.get(k) for k in ("rss_kib", "pss_kib", "uss_kib")}
+        elif family == "rng-streams":
+            summary["rng_streams"][backend] = counters.get("identical_pairs_fraction")
+        elif family == "rng":
+            summary["rng"]["%s/%s" % (backend, params.get("threads", "?"))] = {
+                "mode": backend, "threads": int(params.get("threads", "0")),
+                "numbers_per_s": counters.get("numbers_per_s")}
+        elif family == "counter":
+            summary["counter"]["%s/%s" % (backend, params.get("workers", "?"))] = {
+                "variant": backend, "workers": int(params.get("workers", "0")),
+                "lost_fraction": counters.get("lost_fraction"),
+                "ns_per_increment": counters.get("ns_per_increment")}
     summary["repetitions"] = reps
 
     # Verify: medians per strategy, flag and number; totals over the numbers.
@@ -274,9 +301,82 @@ def write_tsvs(summary, run_dir):
                               if cell else None))
         lines.append("\t".join([flag] + totals))
     out["verify_totals.tsv"] = lines
+    out.update(processes_vs_threads_tsvs(summary))
     for name, rows in out.items():
         write_atomic(os.path.join(run_dir, name), "\n".join(rows) + "\n")
     return sorted(out)
+
+
+def med(st, scale=1.0):
+    return None if not st else st["median"] * scale
+
+
+def processes_vs_threads_tsvs(summary):
+    """The TSV files of the pi, spawn, rng and counter figures."""
+    out = {}
+    ctx = summary.get("context", {})
+    # pi: speedup over serial with one worker, per-sample; and per-sample vs batch throughput
+    pi = summary.get("pi", {})
+    base = pi.get("serial", {}).get("1/0")
+    base_rate = med(base and base["samples_per_s"])
+    modes = [m for m in ("serial", "threads", "gil-threads", "processes") if m in pi]
+    workers = sorted({p["workers"] for m in modes for p in pi[m].values()})
+    lines = ["\t".join(["workers"] + modes)]
+    for w in workers if base_rate else []:
+        row = []
+        for m in modes:
+            p = pi[m].get("%d/0" % w)
+            rate = med(p and p["samples_per_s"])
+            row.append(fmt(rate / base_rate if rate else None))
+        lines.append("\t".join([str(w)] + row))
+    out["pi_speedup.tsv"] = lines
+    out["pi_meta.tsv"] = ["physical_cores\tlogical_cpus",
+                          "%s\t%s" % (ctx.get("physical_cores", "NaN"),
+                                      ctx.get("logical_cpus", "NaN"))]
+    lines = ["mode\tper_sample\tbatch"]
+    for m in modes:
+        one, blk = pi[m].get("1/0"), pi[m].get("1/1")
+        lines.append("\t".join([m, fmt(med(one and one["samples_per_s"], 1e-6)),
+                                fmt(med(blk and blk["samples_per_s"], 1e-6))]))
+    out["pi_batch.tsv"] = lines if len(lines) > 1 and modes else lines[:1]
+    # spawn: creation latency, and the memory of a forked worker
+    lines = ["label\tmedian_us\tmin_us\tmax_us"]
+    for key, sp in sorted(summary.get("spawn", {}).items(), key=lambda kv: kv[1]["ns"]["median"]):
+        lines.append("\t".join(["%s (%s)" % (sp["kind"], (sp["placement"] or "").replace("-", " ")),
+                                fmt(sp["ns"]["median"] / 1e3), fmt(sp["ns"]["min"] / 1e3),
+                                fmt(sp["ns"]["max"] / 1e3)]))
+    out["spawn_latency.tsv"] = lines
+    mem = summary.get("spawn_memory", {})
+    sizes = sorted({m for child in mem.values() for m in child})
+    lines = ["parent_mib\trss_read\tpss_read\tuss_read\trss_write\tpss_write\tuss_write"]
+    for m in sizes:
+        row = [str(m)]
+        for child in ("read", "write"):
+            point = mem.get(child, {}).get(m) or {}
+            for k in ("rss_kib", "pss_kib", "uss_kib"):
+                row.append(fmt(med(point.get(k), 1 / 1024)))
+        lines.append("\t".join(row))
+    out["spawn_memory.tsv"] = lines
+    # rng throughput and the counter variants
+    lines = ["label\tmedian_mnps\tmin_mnps\tmax_mnps"]
+    for key, r in sorted(summary.get("rng", {}).items(),
+                         key=lambda kv: (kv[1]["mode"], kv[1]["threads"])):
+        st = r["numbers_per_s"]
+        if st:
+            lines.append("\t".join(["%s, %d thread%s" % (r["mode"], r["threads"],
+                                                          "" if r["threads"] == 1 else "s"),
+                                    fmt(st["median"] / 1e6), fmt(st["min"] / 1e6),
+                                    fmt(st["max"] / 1e6)]))
+    out["rng.tsv"] = lines
+    lines = ["variant\tworkers\tlost_pct\tns_per_increment"]
+    order = {"unsynchronised": 0, "locked-get-set": 1, "locked-rmw": 2, "atomic": 3}
+    for key, c in sorted(summary.get("counter", {}).items(),
+                         key=lambda kv: (order.get(kv[1]["variant"], 9), kv[1]["workers"])):
+        lines.append("\t".join([c["variant"], str(c["workers"]),
+                                fmt(med(c["lost_fraction"], 100)),
+                                fmt(med(c["ns_per_increment"]))]))
+    out["counter.tsv"] = lines
+    return out
 
 
 def main(argv):

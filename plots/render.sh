@@ -17,6 +17,9 @@ declare -A input=(
     [check_cost]=check.tsv [raise_to_seen]=raise_to_seen.tsv
     [sweep_overhead]=sweep_ratio.tsv [sweep_stop]=sweep_stop.tsv
     [verify_wall]=verify_totals.tsv
+    [pi_speedup]=pi_speedup.tsv [pi_batch]=pi_batch.tsv
+    [spawn_latency]=spawn_latency.tsv [spawn_memory]=spawn_memory.tsv
+    [rng]=rng.tsv [counter]=counter.tsv
 )
 if [ "$what" != report ]; then
     command -v gnuplot >/dev/null || { echo "render.sh: gnuplot is missing (scripts/deps.sh bench)" >&2; exit 1; }
@@ -26,7 +29,8 @@ if [ "$what" != report ]; then
         # A figure whose data this run did not measure (a header row only) is not drawn.
         [ "$(wc -l <"$tsv")" -gt 1 ] || { rm -f "$run/$fig.png" "$run/$fig.svg"; continue; }
         # Rendered under temporary names, renamed when complete.
-        gnuplot -e "in='$tsv'; out='$run/.$fig.tmp'; subtitle='$subtitle'" "$here/$fig.gp"
+        gnuplot -e "in='$tsv'; meta='$run/pi_meta.tsv'; out='$run/.$fig.tmp'; subtitle='$subtitle'" \
+            "$here/$fig.gp"
         for ext in png svg; do
             [ -s "$run/.$fig.tmp.$ext" ] || { echo "render.sh: $fig.$ext is empty" >&2; exit 1; }
             mv "$run/.$fig.tmp.$ext" "$run/$fig.$ext"

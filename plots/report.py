@@ -45,6 +45,75 @@ def figure(run_dir, name, alt):
     return "(figure %s not rendered)\n" % name
 
 
+def tsv_table(run_dir, name, headers):
+    """A TSV file of the run as a Markdown table, with the given column titles."""
+    path = os.path.join(run_dir, name)
+    try:
+        with open(path, encoding="utf-8") as f:
+            rows = [line.rstrip("\n").split("\t") for line in f][1:]
+    except OSError:
+        return []
+    if not rows:
+        return []
+    out = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    for r in rows:
+        cells = []
+        for c in r:
+            try:
+                v = float(c)
+                cells.append("-" if v != v else ("%.4g" % v))
+            except ValueError:
+                cells.append(c)
+        out.append("| " + " | ".join(cells) + " |")
+    return out + [""]
+
+
+def processes_vs_threads(run_dir, s):
+    """The sections of the pi, spawn, rng and counter experiments, where measured."""
+    out = []
+    ctx = s.get("context", {})
+    if s.get("pi"):
+        out.append("## Processes vs threads: pi by Monte Carlo\n")
+        out.append("%s physical cores, %s logical CPUs (%s). `gil-threads` is an emulation: "
+                   "threads that must hold one lock to advance and hand it over at a fixed "
+                   "interval, as CPython's interpreter does.\n" % (
+                       ctx.get("physical_cores", "?"), ctx.get("logical_cpus", "?"),
+                       ctx.get("topology_source", "?")))
+        out.append(figure(run_dir, "pi_speedup", "speedup vs workers per mode"))
+        out.extend(tsv_table(run_dir, "pi_speedup.tsv",
+                             ["workers"] + [m for m in ("serial", "threads", "gil-threads",
+                                                        "processes") if m in s["pi"]]))
+        out.append(figure(run_dir, "pi_batch", "one sample at a time vs blocks"))
+        out.extend(tsv_table(run_dir, "pi_batch.tsv",
+                             ["mode", "per sample (M samples/s)", "blocks (M samples/s)"]))
+    if s.get("spawn") or s.get("spawn_memory"):
+        out.append("## What a worker costs to start and to keep\n")
+        out.append(figure(run_dir, "spawn_latency", "creation latency"))
+        out.extend(tsv_table(run_dir, "spawn_latency.tsv",
+                             ["kind (placement)", "median us", "min us", "max us"]))
+        out.append(figure(run_dir, "spawn_memory", "memory of a forked worker"))
+        out.extend(tsv_table(run_dir, "spawn_memory.tsv",
+                             ["parent MiB", "RSS read", "PSS read", "USS read", "RSS write",
+                              "PSS write", "USS write"]))
+    if s.get("rng") or s.get("rng_streams"):
+        out.append("## Random numbers in forked workers\n")
+        streams = s.get("rng_streams", {})
+        if streams:
+            out.append("| seeding | identical worker pairs |")
+            out.append("|---|---:|")
+            for k, v in sorted(streams.items()):
+                out.append("| %s | %s |" % (k, "-" if not v else "%.0f%%" % (100 * v["median"])))
+            out.append("")
+        out.append(figure(run_dir, "rng", "generator throughput"))
+        out.extend(tsv_table(run_dir, "rng.tsv", ["threads", "median M/s", "min", "max"]))
+    if s.get("counter"):
+        out.append("## A shared counter\n")
+        out.append(figure(run_dir, "counter", "lost updates and cost per increment"))
+        out.extend(tsv_table(run_dir, "counter.tsv",
+                             ["variant", "workers", "lost updates %", "ns per increment"]))
+    return out
+
+
 def write(run_dir):
     s = load(run_dir)
     out = []
@@ -152,6 +221,8 @@ def write(run_dir):
             out.append("Checking the atomic flag every 1000 candidates vs no flag: %s." %
                        claims.pct(pool["wall_ns"]["median"] / none_pool["wall_ns"]["median"]))
         out.append("")
+
+    out.extend(processes_vs_threads(run_dir, s))
 
     if s.get("errors"):
         out.append("## Not measured in this run\n")

@@ -32,7 +32,11 @@ case "$profile" in
         families=("check|3|$common --benchmark_filter=^check/"
                   "raise-to-seen|15|$common --raise-rounds 200 --benchmark_filter=^raise-to-seen/(atomic|raw|mmap|locked)/"
                   "cacheline|1|$common --benchmark_filter=^cacheline/"
-                  "sweep|5|$common --sweep-budget 0.1 --benchmark_filter=^sweep/atomic/check_every:(1|1000|1000000)/") ;;
+                  "sweep|5|$common --sweep-budget 0.1 --benchmark_filter=^sweep/atomic/check_every:(1|1000|1000000)/"
+                  "pi|10|$common --benchmark_filter=^pi/(serial|gil-threads|processes)/workers:(1|2)/batch:0/"
+                  "spawn|5|$common --benchmark_filter=^spawn/(thread|fork)/placement:same-core/"
+                  "rng|3|$common --benchmark_filter=^rng-streams/"
+                  "counter|5|$common --benchmark_filter=^counter/.*/workers:2/") ;;
     default|full)
         if [ "$profile" = default ]; then
             reps=5 common="--repetitions 5" scale=1
@@ -44,7 +48,11 @@ case "$profile" in
                   "check-contended|$((40 * scale))|$common --benchmark_filter=^check-contended/"
                   "raise-to-seen|$((60 * scale))|$common --benchmark_filter=^raise-to-seen/"
                   "cacheline|$((2 * scale))|$common --benchmark_filter=^cacheline/"
-                  "sweep|$((400 * scale))|$common --backends $sweep_backends --benchmark_filter=^sweep/") ;;
+                  "sweep|$((400 * scale))|$common --backends $sweep_backends --benchmark_filter=^sweep/"
+                  "pi|$((60 * scale))|$common --benchmark_filter=^pi/"
+                  "spawn|$((30 * scale))|$common --benchmark_filter=^spawn"
+                  "rng|$((15 * scale))|$common --benchmark_filter=^rng"
+                  "counter|$((20 * scale))|$common --benchmark_filter=^counter/") ;;
     *) echo "bench.sh: unknown profile '$profile' (quick, default, full)" >&2; exit 2 ;;
 esac
 [ -x "$ipclab" ] || { echo "bench.sh: $ipclab is not built (run make)" >&2; exit 1; }

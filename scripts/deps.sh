@@ -5,7 +5,8 @@
 # As root it runs apt-get; otherwise it prints the exact apt-get line to run and exits 1.
 set -euo pipefail
 
-build=(cmake make gcc g++ libc6-dev pkg-config libbenchmark-dev liburing-dev libhiredis-dev)
+build=(cmake make gcc g++ libc6-dev pkg-config libbenchmark-dev liburing-dev libhiredis-dev
+       libhwloc-dev)
 test=(jq procps redis-server python3 gnuplot-nox)
 bench=(jq gnuplot-nox redis-server python3 libbenchmark-tools python3-scipy)
 
