@@ -26,7 +26,7 @@ servers='manager|redis-unix|redis-tcp'
 sweep_backends=atomic,raw,mmap,locked,signal,uring,eventfd,manager,redis-unix,redis-tcp
 case "$profile" in
     quick)
-        reps=1
+        reps=1 server_reps=1
         verify_skip="^($servers)\$" # server backends take seconds per number at K=1000
         common="--repetitions 1 --min-time 0.02"
         families=("check|3|$common --benchmark_filter=^check/"
@@ -38,10 +38,11 @@ case "$profile" in
                   "rng|3|$common --benchmark_filter=^rng-streams/"
                   "counter|5|$common --benchmark_filter=^counter/.*/workers:2/") ;;
     default|full)
+        # Server backends take 10-30 s per five-number run: fewer repetitions of those.
         if [ "$profile" = default ]; then
-            reps=5 common="--repetitions 5" scale=1
+            reps=5 server_reps=3 common="--repetitions 5" scale=1
         else
-            reps=11 common="--repetitions 11 --min-time 0.5 --sweep-budget 2" scale=4
+            reps=11 server_reps=5 common="--repetitions 11 --min-time 0.5 --sweep-budget 2" scale=4
         fi
         verify_skip='^$'
         families=("check|$((40 * scale))|$common --benchmark_filter=^check/"
@@ -92,13 +93,15 @@ jq -n \
 
 # Progress: steps are weighted by their expected seconds, so the estimate of the time left
 # does not treat a ten-minute family like a one-second verify.
-verify_seconds() { case "$1" in manager|redis-unix|redis-tcp) echo 12 ;; *) echo 1 ;; esac; }
-total_weight=0
+is_server() { case "$1" in manager|redis-unix|redis-tcp) return 0 ;; *) return 1 ;; esac; }
+verify_seconds() { if is_server "$1"; then echo 12; else echo 1; fi; }
+verify_reps() { if is_server "$1"; then echo "$server_reps"; else echo "$reps"; fi; }
+total_weight=0 steps=$((${#families[@]} + 1))
 for f in "${families[@]}"; do total_weight=$((total_weight + $(cut -d'|' -f2 <<<"$f"))); done
 for b in "${backends[@]}"; do
-    total_weight=$((total_weight + reps * ${#strategies[@]} * $(verify_seconds "$b")))
+    total_weight=$((total_weight + $(verify_reps "$b") * ${#strategies[@]} * $(verify_seconds "$b")))
+    steps=$((steps + $(verify_reps "$b") * ${#strategies[@]}))
 done
-steps=$((${#families[@]} + reps * ${#strategies[@]} * ${#backends[@]} + 1))
 step=0 done_weight=0 start=$(date +%s)
 progress() { # progress WEIGHT MESSAGE...
     local w=$1; shift
@@ -124,7 +127,8 @@ for rep in $(seq "$reps"); do
     # Repetitions outermost: drift on a shared machine spreads over every configuration.
     for s in "${strategies[@]}"; do
         for b in "${backends[@]}"; do
-            progress "$(verify_seconds "$b")" "verify --book $s/$b, run $rep/$reps"
+            [ "$rep" -le "$(verify_reps "$b")" ] || continue
+            progress "$(verify_seconds "$b")" "verify --book $s/$b, run $rep/$(verify_reps "$b")"
             "$ipclab" verify --book --format json --strategy "$s" --flag "$b" \
                 --workers "$workers" | jq -c --argjson rep "$rep" '.run = $rep' \
                 >>"$partial/verify.jsonl"
