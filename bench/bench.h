@@ -58,6 +58,10 @@ void bench_register_pi(void);      /* bench_pi.c */
 void bench_register_spawn(void);   /* bench_spawn.c */
 void bench_register_rng(void);     /* bench_rng.c */
 void bench_register_counter(void); /* bench_counter.c */
+void bench_register_queue(void);   /* bench_queue.c */
+void bench_register_find_primes(void); /* bench_find_primes.c */
+void bench_register_payload(void); /* bench_payload.c */
+void bench_register_memo(void);    /* bench_memo.c */
 
 /* The environment into the JSON context (bench_env.c). */
 void bench_add_context(void);

@@ -83,8 +83,12 @@ void cli_json_string(FILE *out, const char *s);
 
 /* Subcommands: argc/argv start at the subcommand's own name. */
 int cmd_counter(int argc, char **argv);
+int cmd_find_primes(int argc, char **argv);
 int cmd_flags(int argc, char **argv);
+int cmd_memo(int argc, char **argv);
+int cmd_payload(int argc, char **argv);
 int cmd_pi(int argc, char **argv);
+int cmd_queue(int argc, char **argv);
 int cmd_rng(int argc, char **argv);
 int cmd_spawn(int argc, char **argv);
 int cmd_verify(int argc, char **argv);

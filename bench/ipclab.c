@@ -15,8 +15,12 @@ struct subcommand {
 
 static const struct subcommand subcommands[] = {
     {"counter", cmd_counter, "N processes increment one shared counter, four ways"},
+    {"find-primes", cmd_find_primes, "count primes with workers fed from a queue, by job size"},
     {"flags", cmd_flags, "list the flag backends and whether each can run here"},
+    {"memo", cmd_memo, "a function's results cached on disk, kept between runs"},
+    {"payload", cmd_payload, "hand a large object to workers: pipe, file, shared memory, serial"},
     {"pi", cmd_pi, "estimate pi by Monte Carlo with threads, GIL threads or processes"},
+    {"queue", cmd_queue, "work queues between processes: transports, sentinels, lost work"},
     {"rng", cmd_rng, "random streams in forked workers: the seeding trap and its fixes"},
     {"spawn", cmd_spawn, "what a thread, a fork and a fork+exec cost: time and memory"},
     {"verify", cmd_verify, "check numbers for primality with a strategy and a flag backend"},

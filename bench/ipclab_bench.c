@@ -21,7 +21,8 @@ static void usage(FILE *out)
             "raise-to-seen/<backend>, cacheline/pingpong, verify/<strategy>/<backend>,\n"
             "sweep/<backend> (server backends add /server:same-core|other-core),\n"
             "pi/<mode>, spawn/<kind>, spawn-memory/child:<c>, rng-streams/<seeding>,\n"
-            "rng/<mode>, counter/<variant>.\n"
+            "rng/<mode>, counter/<variant>, queue/<transport>, queue-latency/<transport>,\n"
+            "queue-loss/<transport>, find-primes/<transport>, payload/<way>, memo/<cold|warm>.\n"
             "\n"
             "  --cpus A,B            the benchmark process runs on A, partner processes and\n"
             "                        worker 1 on B (default: the first two available CPUs)\n"
@@ -187,6 +188,10 @@ int main(int argc, char **argv)
     bench_register_spawn();
     bench_register_rng();
     bench_register_counter();
+    bench_register_queue();
+    bench_register_find_primes();
+    bench_register_payload();
+    bench_register_memo();
     gb_run();
     gb_shutdown();
     bench_free_all();

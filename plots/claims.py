@@ -36,7 +36,16 @@ THRESHOLDS = {
     "C5_python_mib": (10.0, "the chapter's lower bound for a forked Python worker (MiB); a C "
                             "worker's unique memory far below it differs"),
     "C16_lost": (0.0, "lost updates above this count as lost (fraction of increments)"),
+    "C9_tiny_x": (2.0, "find-primes over a pipe: one number per job at least this many times "
+                       "slower than the best job size ..."),
+    "C9_flat": (1.2, "... and the next-larger job size within this factor of the best "
+                     "(diminishing returns)"),
+    "C10_serial_wins": (1.0, "find-primes with one number per job over a pipe: slower than "
+                             "serial by at least this factor"),
 }
+
+# The transport the chapter's multiprocessing.Queue corresponds to (a pipe and a lock).
+CHAPTER_QUEUE = "pipe"
 
 # Every claim of the chapter; the ones this code cannot measure yet say so in the report.
 CLAIMS = [
@@ -312,6 +321,92 @@ def c16(s):
     return (HOLDS if ok else FAILS), detail
 
 
+def c6(s):
+    pl = s.get("payload", {})
+    serial, pipe = pl.get("serial", {}), pl.get("pipe", {})
+    if not serial or not pipe:
+        return NOT_MEASURED, "needs payload/serial and payload/pipe"
+    sizes = sorted(int(k) for k in pipe if str(k) in {str(x) for x in serial})
+
+    def at(way, size):
+        d = pl.get(way, {})
+        p = d.get(size) or d.get(str(size))
+        return p and p["median"]
+    slower = [z for z in sizes if at("pipe", z) and at("serial", z) and
+              at("pipe", z) > at("serial", z)]
+    if not slower:
+        return FAILS, "the pipe hand-off never made the parallel run slower than serial " \
+                      "(sizes up to %d KiB)" % max(sizes)
+    z = slower[-1]
+    detail = "at %d KiB: serial %s, through a pipe to every worker %s" % (
+        z, ns(at("serial", z)), ns(at("pipe", z)))
+    fixes = [(w, at(w, z)) for w in ("file", "shared") if at(w, z)]
+    detail += "".join(", %s %s" % (w, ns(v)) for w, v in fixes)
+    detail += "; the pipe is slower than serial from %d KiB" % min(slower)
+    ok = any(v < at("serial", z) for _, v in fixes)
+    return (HOLDS if ok else FAILS), detail
+
+
+def c7(s):
+    m = s.get("memo", {})
+    cold, warm = m.get("cold"), m.get("warm")
+    if not cold or not warm or not warm.get("served_from_disk"):
+        return NOT_MEASURED, "needs memo/cold and memo/warm"
+    disk = warm["served_from_disk"]["median"]
+    detail = "a second process got the result from disk in %s; computing it took %s" % (
+        ns(warm["ns"]["median"]), ns(cold["ns"]["median"]))
+    return (HOLDS if disk >= 1 and warm["ns"]["median"] < cold["ns"]["median"] else FAILS), detail
+
+
+def fp_ms(s, transport, workers, job):
+    p = s.get("find_primes", {}).get(transport, {}).get("%d/%d" % (workers, job))
+    return p and p["ns"]["median"]
+
+
+def c9(s):
+    fp = s.get("find_primes", {}).get(CHAPTER_QUEUE, {})
+    jobs = sorted(p["job_size"] for p in fp.values() if p["workers"] == 2)
+    if 1 not in jobs or len(jobs) < 3:
+        return NOT_MEASURED, "needs find-primes over a pipe with 2 workers and several job sizes"
+    times = {j: fp_ms(s, CHAPTER_QUEUE, 2, j) for j in jobs}
+    best = min(times, key=times.get)
+    larger = [j for j in jobs if j > best]
+    detail = "2 workers over a pipe: job size 1 %s, best %s at job size %d" % (
+        ns(times[1]), ns(times[best]), best)
+    if larger:
+        detail += ", %d: %s" % (larger[0], ns(times[larger[0]]))
+    tiny = times[1] >= t("C9_tiny_x") * times[best]
+    flat = not larger or times[larger[0]] <= t("C9_flat") * times[best]
+    return (HOLDS if tiny and flat else FAILS), detail
+
+
+def c10(s):
+    serial = s.get("find_primes", {}).get("serial", {})
+    tiny = fp_ms(s, CHAPTER_QUEUE, 2, 1)
+    if not serial or tiny is None:
+        return NOT_MEASURED, "needs find-primes/serial and over a pipe with job size 1"
+    st = max(serial.values(), key=lambda p: p["job_size"])["ns"]["median"]
+    detail = "serial %s; 2 workers over a pipe, one number per job: %s (%.1fx)" % (
+        ns(st), ns(tiny), tiny / st)
+    return (HOLDS if tiny > t("C10_serial_wins") * st else FAILS), detail
+
+
+def c19(s):
+    loss = s.get("queue_loss", {})
+    if not loss:
+        return NOT_MEASURED, "needs queue-loss"
+    lost = {k: v["lost_jobs"]["median"] for k, v in loss.items() if v.get("lost_jobs")}
+    if CHAPTER_QUEUE not in lost:
+        return NOT_MEASURED, "needs queue-loss over a pipe"
+    detail = "jobs lost when a worker is killed: " + ", ".join(
+        "%s %g" % (k, v) for k, v in sorted(lost.items()))
+    reliable = [k for k in lost if k == "redis"]
+    ok = lost[CHAPTER_QUEUE] > 0 and all(lost[k] == 0 for k in reliable)
+    if reliable:
+        detail += "; the Redis list with a processing list (reliable queue) loses none"
+    return (HOLDS if ok else FAILS), detail
+
+
 VERDICTS = {"C1": (c1, "pi: gil-threads (an emulated GIL) vs serial", "pi_speedup"),
             "C2": (c2, "pi: processes, 1..physical cores", "pi_speedup"),
             "C3": (c3, "pi: processes beyond the physical cores", "pi_speedup"),
@@ -319,6 +414,11 @@ VERDICTS = {"C1": (c1, "pi: gil-threads (an emulated GIL) vs serial", "pi_speedu
             "C5": (c5, "spawn-memory: RSS/PSS/USS of a forked worker", "spawn_memory"),
             "C8": (c8, "rng-streams: inherited seed vs per-worker seeding and jumps", None),
             "C16": (c16, "counter: four variants with 2 processes", "counter"),
+            "C6": (c6, "payload: pipe vs file vs shared mapping vs serial", "payload"),
+            "C7": (c7, "memo: a second process served from disk", None),
+            "C9": (c9, "find-primes: job-size sweep over a pipe", "find_primes_jobsize"),
+            "C10": (c10, "find-primes: one number per job vs serial", "find_primes_jobsize"),
+            "C19": (c19, "queue-loss: a worker killed per transport", "queue"),
             "C11": (c11, "verify: less-naive vs the naive pool, --flag none", "verify_wall"),
             "C12": (c12, "sweep: wall time vs check interval, locked and manager",
                     "sweep_overhead"),

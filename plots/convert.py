@@ -140,7 +140,8 @@ def summarise(run_dir):
     summary = {"env": env, "context": (bench or {}).get("context", {}), "check": {},
                "contended": {}, "raise": {}, "cacheline": None, "sweep": {}, "verify": {},
                "pi": {}, "spawn": {}, "spawn_memory": {}, "rng_streams": {}, "rng": {},
-               "counter": {}, "errors": {}, "repetitions": 0}
+               "counter": {}, "queue": {}, "queue_latency": {}, "queue_loss": {},
+               "find_primes": {}, "payload": {}, "memo": {}, "errors": {}, "repetitions": 0}
     reps = 0
     for name, g in sorted(groups.items()):
         if g["errors"] and not g["time_ns"]:
@@ -194,6 +195,23 @@ def summarise(run_dir):
             summary["rng"]["%s/%s" % (backend, params.get("threads", "?"))] = {
                 "mode": backend, "threads": int(params.get("threads", "0")),
                 "numbers_per_s": counters.get("numbers_per_s")}
+        elif family in ("queue", "queue-latency"):
+            summary["queue" if family == "queue" else "queue_latency"].setdefault(backend, {})[
+                int(params.get("size", "0"))] = {"ns": t, "msgs_per_s": counters.get("msgs_per_s")}
+        elif family == "queue-loss":
+            summary["queue_loss"][backend] = {k: counters.get(k)
+                                              for k in ("lost_jobs", "requeued", "duplicates")}
+        elif family == "find-primes":
+            summary["find_primes"].setdefault(backend, {})["%s/%s" % (
+                params.get("workers", "?"), params.get("job_size", "?"))] = {
+                "workers": int(params.get("workers", "0")),
+                "job_size": int(params.get("job_size", "0")), "ns": t,
+                "n": med(counters.get("n"))}
+        elif family == "payload":
+            summary["payload"].setdefault(backend, {})[int(params.get("size_kib", "0"))] = t
+        elif family == "memo":
+            summary["memo"][backend] = {"ns": t,
+                                        "served_from_disk": counters.get("served_from_disk")}
         elif family == "counter":
             summary["counter"]["%s/%s" % (backend, params.get("workers", "?"))] = {
                 "variant": backend, "workers": int(params.get("workers", "0")),
@@ -302,9 +320,75 @@ def write_tsvs(summary, run_dir):
         lines.append("\t".join([flag] + totals))
     out["verify_totals.tsv"] = lines
     out.update(processes_vs_threads_tsvs(summary))
+    out.update(queue_tsvs(summary))
     for name, rows in out.items():
         write_atomic(os.path.join(run_dir, name), "\n".join(rows) + "\n")
     return sorted(out)
+
+
+def wide(rows_key, columns, value):
+    """A TSV with one row per key and one column per series: value(series, key) or None."""
+    keys = sorted({k for c in columns for k in rows_key(c)})
+    lines = ["\t".join([""] + columns)]
+    for k in keys:
+        lines.append("\t".join([str(k)] + [fmt(value(c, k)) for c in columns]))
+    return lines
+
+
+def queue_tsvs(summary):
+    """The TSV files of the queue, find-primes and payload figures."""
+    out = {}
+    for name, key, scale in (("queue.tsv", "queue", None), ("queue_latency.tsv",
+                                                            "queue_latency", 1e-3)):
+        data = summary.get(key, {})
+        ts = sorted(data)
+
+        def value(t, size, data=data, scale=scale):
+            p = data[t].get(size)
+            if not p:
+                return None
+            if scale is None:
+                return med(p.get("msgs_per_s"))
+            return p["ns"]["median"] * scale
+        lines = wide(lambda t, data=data: data[t].keys(), ts, value)
+        lines[0] = "size" + lines[0]
+        out[name] = lines
+    fp = summary.get("find_primes", {})
+    serial = fp.get("serial", {})
+    # Transports whose one-number-per-job point would take minutes count fewer numbers: their
+    # column says so, and the serial line is the one for the largest N.
+    serial_pt = max(serial.values(), key=lambda p: p["job_size"]) if serial else None
+    serial_ms = med(serial_pt["ns"], 1e-6) if serial_pt else None
+    ts = sorted(t for t in fp if t != "serial")
+    top_n = serial_pt["job_size"] if serial_pt else None
+
+    def title(t):
+        ns_ = {p.get("n") for p in fp[t].values() if p.get("n")}
+        n = max(ns_) if ns_ else None
+        return t if n is None or n == top_n else "%s (N=%d)" % (t, n)
+
+    def by_job(t, j):
+        p = fp[t].get("2/%d" % j)
+        return p and p["ns"]["median"] * 1e-6
+    lines = wide(lambda t: [p["job_size"] for p in fp[t].values() if p["workers"] == 2], ts,
+                 by_job)
+    lines = ["\t".join(["job_size"] + [title(t) for t in ts] + ["serial"])] + \
+        [row + "\t" + fmt(serial_ms) for row in lines[1:]]
+    out["find_primes_jobsize.tsv"] = lines
+
+    def by_workers(t, w):
+        p = fp[t].get("%d/1000" % w)
+        return p and p["ns"]["median"] * 1e-6
+    lines = wide(lambda t: [p["workers"] for p in fp[t].values() if p["job_size"] == 1000], ts,
+                 by_workers)
+    out["find_primes_workers.tsv"] = ["\t".join(["workers"] + [title(t) for t in ts])] + \
+        lines[1:]
+    pl = summary.get("payload", {})
+    ways = [w for w in ("serial", "pipe", "file", "shared") if w in pl]
+    lines = wide(lambda w: pl[w].keys(), ways,
+                 lambda w, s: pl[w].get(s) and pl[w][s]["median"] * 1e-6)
+    out["payload.tsv"] = ["size_kib" + lines[0]] + lines[1:]
+    return out
 
 
 def med(st, scale=1.0):

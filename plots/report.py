@@ -114,6 +114,43 @@ def processes_vs_threads(run_dir, s):
     return out
 
 
+def queues(run_dir, s):
+    """The sections of the queue, find-primes, payload and memo experiments, where measured."""
+    out = []
+    if s.get("queue") or s.get("queue_loss"):
+        out.append("## Work queues\n")
+        out.append(figure(run_dir, "queue", "throughput and latency by message size"))
+        out.extend(tsv_table(run_dir, "queue.tsv", ["size (B)"] + sorted(s.get("queue", {}))))
+        loss = s.get("queue_loss", {})
+        if loss:
+            out.append("A worker killed in the middle of a run:\n")
+            out.append("| transport | jobs lost | requeued | duplicates |")
+            out.append("|---|---:|---:|---:|")
+            for k, v in sorted(loss.items()):
+                cells = ["-" if not v.get(c) else "%g" % v[c]["median"]
+                         for c in ("lost_jobs", "requeued", "duplicates")]
+                out.append("| %s | %s |" % (k, " | ".join(cells)))
+            out.append("")
+    if s.get("find_primes"):
+        out.append("## Finding primes with a queue of jobs\n")
+        out.append(figure(run_dir, "find_primes_jobsize", "time vs job size"))
+        out.append(figure(run_dir, "find_primes_workers", "time vs workers"))
+    if s.get("payload"):
+        out.append("## Passing a large object to workers\n")
+        out.append(figure(run_dir, "payload", "time by object size and hand-off"))
+        out.extend(tsv_table(run_dir, "payload.tsv",
+                             ["size (KiB)"] + [w for w in ("serial", "pipe", "file", "shared")
+                                               if w in s["payload"]]))
+    if s.get("memo"):
+        out.append("## A memo cache on disk\n")
+        for k, v in sorted(s["memo"].items()):
+            disk = v.get("served_from_disk")
+            out.append("- %s: %s%s" % (k, fmt_ns(v["ns"]["median"]),
+                                       " (from disk)" if disk and disk["median"] >= 1 else ""))
+        out.append("")
+    return out
+
+
 def write(run_dir):
     s = load(run_dir)
     out = []
@@ -223,6 +260,7 @@ def write(run_dir):
         out.append("")
 
     out.extend(processes_vs_threads(run_dir, s))
+    out.extend(queues(run_dir, s))
 
     if s.get("errors"):
         out.append("## Not measured in this run\n")

@@ -36,7 +36,11 @@ case "$profile" in
                   "pi|10|$common --benchmark_filter=^pi/(serial|gil-threads|processes)/workers:(1|2)/batch:0/"
                   "spawn|5|$common --benchmark_filter=^spawn/(thread|fork)/placement:same-core/"
                   "rng|3|$common --benchmark_filter=^rng-streams/"
-                  "counter|5|$common --benchmark_filter=^counter/.*/workers:2/") ;;
+                  "counter|5|$common --benchmark_filter=^counter/.*/workers:2/"
+                  "queue|10|$common --benchmark_filter=^queue(-loss)?/(pipe|shm-ring)(/size:(8|4096))?/"
+                  "find-primes|10|$common --benchmark_filter=^find-primes/(serial|pipe/workers:2/job_size:(1|1000)/)"
+                  "payload|10|$common --benchmark_filter=^payload/.*/size_kib:(1|4096)/"
+                  "memo|3|$common --benchmark_filter=^memo/") ;;
     default|full)
         # Server backends take 10-30 s per five-number run: fewer repetitions of those.
         if [ "$profile" = default ]; then
@@ -53,7 +57,11 @@ case "$profile" in
                   "pi|$((60 * scale))|$common --benchmark_filter=^pi/"
                   "spawn|$((30 * scale))|$common --benchmark_filter=^spawn"
                   "rng|$((15 * scale))|$common --benchmark_filter=^rng"
-                  "counter|$((20 * scale))|$common --benchmark_filter=^counter/") ;;
+                  "counter|$((20 * scale))|$common --benchmark_filter=^counter/"
+                  "queue|$((90 * scale))|$common --benchmark_filter=^queue"
+                  "find-primes|$((120 * scale))|$common --benchmark_filter=^find-primes/"
+                  "payload|$((60 * scale))|$common --benchmark_filter=^payload/"
+                  "memo|$((5 * scale))|$common --benchmark_filter=^memo/") ;;
     *) echo "bench.sh: unknown profile '$profile' (quick, default, full)" >&2; exit 2 ;;
 esac
 [ -x "$ipclab" ] || { echo "bench.sh: $ipclab is not built (run make)" >&2; exit 1; }

@@ -6,7 +6,7 @@
 set -euo pipefail
 
 build=(cmake make gcc g++ libc6-dev pkg-config libbenchmark-dev liburing-dev libhiredis-dev
-       libhwloc-dev)
+       libhwloc-dev libxxhash-dev)
 test=(jq procps redis-server python3 gnuplot-nox)
 bench=(jq gnuplot-nox redis-server python3 libbenchmark-tools python3-scipy)
 

@@ -61,4 +61,23 @@ static inline uint64_t wl_trial_divide(uint64_t n, struct wl_range r)
  * divisor (0 for n < 2, which are not prime and have none). */
 bool wl_is_prime_serial(uint64_t n, uint64_t *factor);
 
+/* ---- counting primes in a range (find-primes) ----------------------------------------------- */
+
+/*
+ * Primes in [lo, hi] (inclusive; 0 when lo > hi), each number tested on its own with
+ * wl_is_prime_serial: the chapter's per-number work, trial division by the odd candidates up
+ * to its square root, so a job's cost grows with its numbers as in the chapter and not with a
+ * sieve's shared bookkeeping. Correct for every 64-bit range; slow by design.
+ */
+uint64_t wl_count_primes_trial(uint64_t lo, uint64_t hi);
+
+/* The reference count: primes up to WL_SIEVE_MAX, a segmented sieve of Eratosthenes with a
+ * fixed 32 KiB segment on the stack (no allocation). An independent method, to check
+ * wl_count_primes_trial against. */
+#define WL_SIEVE_MAX 4000000000ull
+
+/* Primes in [lo, hi], both at most WL_SIEVE_MAX (0 when lo > hi); UINT64_MAX if hi is
+ * beyond WL_SIEVE_MAX. */
+uint64_t wl_count_primes_sieve(uint64_t lo, uint64_t hi);
+
 #endif
