@@ -245,9 +245,14 @@ static int scan(struct wl_memo *m, bool remove, bool untag, bool *has_tag, uint6
     uint64_t n = 0;
     for (int pass = 0; pass < (remove ? 2 : 1) && rc == 0; pass++) {
         rewinddir(d);
-        struct dirent *e;
-        errno = 0;
-        while ((e = readdir(d))) {
+        for (;;) {
+            /* readdir() tells the end from an error only by errno, so it is cleared before
+             * every call: the ENOENT of a file another process removed meanwhile (skipped
+             * below) must not read as a failure of the directory. */
+            errno = 0;
+            struct dirent *e = readdir(d);
+            if (!e)
+                break;
             if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
                 continue;
             enum kind k = classify(e->d_name);
@@ -288,7 +293,6 @@ static int scan(struct wl_memo *m, bool remove, bool untag, bool *has_tag, uint6
                 if (k != KIND_TAG)
                     n++;
             }
-            errno = 0;
         }
         if (rc == 0 && errno)
             rc = fail(m, -errno, "cannot read '%s': %s", m->dir, strerror(errno));
