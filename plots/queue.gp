@@ -122,7 +122,7 @@ do for [fmt in "pngcairo svg"] {
                "100 000" 1e5, "1 000 000" 1e6)
     if (vals_l == 0) {
         set yrange [0.1:1000]
-        set label 1 "no latency measured in ".lat at graph 0.5, graph 0.5 center noenhanced
+        set label 1 "no latency measured in this run" at graph 0.5, graph 0.5 center noenhanced
         plot 1e-30 notitle
         unset label 1
     } else {

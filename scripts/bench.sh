@@ -37,14 +37,14 @@ case "$profile" in
                   "spawn|5|$common --benchmark_filter=^spawn/(thread|fork)/placement:same-core/"
                   "rng|3|$common --benchmark_filter=^rng-streams/"
                   "counter|5|$common --benchmark_filter=^counter/.*/workers:2/"
-                  "queue|10|$common --benchmark_filter=^queue(-loss)?/(pipe|shm-ring)(/size:(8|4096))?/"
-                  "find-primes|10|$common --benchmark_filter=^find-primes/(serial|pipe/workers:2/job_size:(1|1000)/)"
+                  "queue|10|$common --benchmark_filter=^queue(-latency)?/(pipe|shm-ring)/size:(8|4096)/|^queue-loss/(pipe|shm-ring)/"
+                  "find-primes|10|$common --benchmark_filter=^find-primes/(serial|pipe/workers:2/job_size:(1|1000|10000)/)"
                   "payload|10|$common --benchmark_filter=^payload/.*/size_kib:(1|4096)/"
                   "memo|3|$common --benchmark_filter=^memo/") ;;
     default|full)
         # Server backends take 10-30 s per five-number run: fewer repetitions of those.
         if [ "$profile" = default ]; then
-            reps=5 server_reps=3 common="--repetitions 5" scale=1
+            reps=5 server_reps=3 common="--repetitions 5 --sweep-budget 0.3" scale=1
         else
             reps=11 server_reps=5 common="--repetitions 11 --min-time 0.5 --sweep-budget 2" scale=4
         fi
@@ -103,12 +103,21 @@ jq -n \
 # does not treat a ten-minute family like a one-second verify.
 is_server() { case "$1" in manager|redis-unix|redis-tcp) return 0 ;; *) return 1 ;; esac; }
 verify_seconds() { if is_server "$1"; then echo 12; else echo 1; fi; }
-verify_reps() { if is_server "$1"; then echo "$server_reps"; else echo "$reps"; fi; }
+# verify_reps STRATEGY BACKEND: how many five-number runs. The default profile skips serial with
+# a server backend: one process checking a server nobody else talks to adds nothing the check
+# family does not measure, and it is a third of the profile's server time.
+verify_reps() {
+    if ! is_server "$2"; then echo "$reps"
+    elif [ "$1" = serial ] && [ "$profile" = default ]; then echo 0
+    else echo "$server_reps"; fi
+}
 total_weight=0 steps=$((${#families[@]} + 1))
 for f in "${families[@]}"; do total_weight=$((total_weight + $(cut -d'|' -f2 <<<"$f"))); done
-for b in "${backends[@]}"; do
-    total_weight=$((total_weight + $(verify_reps "$b") * ${#strategies[@]} * $(verify_seconds "$b")))
-    steps=$((steps + $(verify_reps "$b") * ${#strategies[@]}))
+for s in "${strategies[@]}"; do
+    for b in "${backends[@]}"; do
+        total_weight=$((total_weight + $(verify_reps "$s" "$b") * $(verify_seconds "$b")))
+        steps=$((steps + $(verify_reps "$s" "$b")))
+    done
 done
 step=0 done_weight=0 start=$(date +%s)
 progress() { # progress WEIGHT MESSAGE...
@@ -135,8 +144,8 @@ for rep in $(seq "$reps"); do
     # Repetitions outermost: drift on a shared machine spreads over every configuration.
     for s in "${strategies[@]}"; do
         for b in "${backends[@]}"; do
-            [ "$rep" -le "$(verify_reps "$b")" ] || continue
-            progress "$(verify_seconds "$b")" "verify --book $s/$b, run $rep/$(verify_reps "$b")"
+            [ "$rep" -le "$(verify_reps "$s" "$b")" ] || continue
+            progress "$(verify_seconds "$b")" "verify --book $s/$b, run $rep/$(verify_reps "$s" "$b")"
             "$ipclab" verify --book --format json --strategy "$s" --flag "$b" \
                 --workers "$workers" | jq -c --argjson rep "$rep" '.run = $rep' \
                 >>"$partial/verify.jsonl"
