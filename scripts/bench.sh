@@ -20,7 +20,7 @@ while [ $# -gt 0 ]; do
 done
 
 # What each profile measures. quick is CI's smoke test (about a minute); default is the main
-# job (about 15 minutes on two cores); full repeats more, with longer runs, for publication.
+# job (about 20 minutes on two cores); full repeats more, with longer runs, for publication.
 # Each family is one step: "name|expected seconds|ipclab-bench arguments".
 servers='manager|redis-unix|redis-tcp'
 sweep_backends=atomic,raw,mmap,locked,signal,uring,eventfd,manager,redis-unix,redis-tcp
@@ -49,18 +49,18 @@ case "$profile" in
             reps=11 server_reps=5 common="--repetitions 11 --min-time 0.5 --sweep-budget 2" scale=4
         fi
         verify_skip='^$'
-        families=("check|$((40 * scale))|$common --benchmark_filter=^check/"
-                  "check-contended|$((40 * scale))|$common --benchmark_filter=^check-contended/"
-                  "raise-to-seen|$((60 * scale))|$common --benchmark_filter=^raise-to-seen/"
-                  "cacheline|$((2 * scale))|$common --benchmark_filter=^cacheline/"
-                  "sweep|$((400 * scale))|$common --backends $sweep_backends --benchmark_filter=^sweep/"
-                  "pi|$((60 * scale))|$common --benchmark_filter=^pi/"
-                  "spawn|$((30 * scale))|$common --benchmark_filter=^spawn"
-                  "rng|$((15 * scale))|$common --benchmark_filter=^rng"
-                  "counter|$((20 * scale))|$common --benchmark_filter=^counter/"
-                  "queue|$((90 * scale))|$common --benchmark_filter=^queue"
-                  "find-primes|$((120 * scale))|$common --benchmark_filter=^find-primes/"
-                  "payload|$((60 * scale))|$common --benchmark_filter=^payload/"
+        families=("check|$((25 * scale))|$common --benchmark_filter=^check/"
+                  "check-contended|$((27 * scale))|$common --benchmark_filter=^check-contended/"
+                  "raise-to-seen|$((30 * scale))|$common --benchmark_filter=^raise-to-seen/"
+                  "cacheline|$((5 * scale))|$common --benchmark_filter=^cacheline/"
+                  "sweep|$((290 * scale))|$common --backends $sweep_backends --benchmark_filter=^sweep/"
+                  "pi|$((40 * scale))|$common --benchmark_filter=^pi/"
+                  "spawn|$((80 * scale))|$common --benchmark_filter=^spawn"
+                  "rng|$((14 * scale))|$common --benchmark_filter=^rng"
+                  "counter|$((23 * scale))|$common --benchmark_filter=^counter/"
+                  "queue|$((200 * scale))|$common --benchmark_filter=^queue"
+                  "find-primes|$((125 * scale))|$common --benchmark_filter=^find-primes/"
+                  "payload|$((65 * scale))|$common --benchmark_filter=^payload/"
                   "memo|$((5 * scale))|$common --benchmark_filter=^memo/") ;;
     *) echo "bench.sh: unknown profile '$profile' (quick, default, full)" >&2; exit 2 ;;
 esac
