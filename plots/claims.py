@@ -25,7 +25,12 @@ THRESHOLDS = {
     "C15_abs_ns": (1.0, "... or within this many ns of it: both are one load in the loop, and "
                         "sub-ns figures move by 2x between runs on this VM"),
     "C17_tcp_vs_unix": (1.2, "per-check time over TCP at least this many times over a Unix "
-                             "socket (same-core server)"),
+                             "socket (same-core server; used when redis-bench was not run)"),
+    "C17_about_low": (1.25, "redis-bench, one client, no pipeline: Unix/TCP requests per "
+                            "second at least this ..."),
+    "C17_about_high": (1.75, "... and at most this ('about 50% more')"),
+    "C18_shrink": (0.75, "the Unix socket's advantage (ratio - 1) at the deepest pipeline at "
+                         "most this fraction of its advantage without a pipeline"),
     "C1_gil_speedup": (1.2, "GIL threads: best speedup over serial at most this"),
     "C2_efficiency": (0.8, "processes: speedup at the physical core count at least this "
                            "fraction of the core count"),
@@ -194,16 +199,67 @@ def c15(s):
     return FAILS, detail
 
 
+def rb_ratio(s, client, clients, depth):
+    """Unix/TCP requests per second of one client at one client count and pipeline depth
+    (server on the other core), or None."""
+    pts = s.get("redis_bench", {}).get(client, {})
+
+    def rps(transport):
+        p = pts.get(transport, {}).get("other-core", {}).get("%d/%d" % (clients, depth))
+        return p and p.get("rps") and p["rps"]["median"]
+    u, t = rps("unix"), rps("tcp")
+    return u / t if u and t else None
+
+
+def rb_depths(s, client):
+    return sorted({p["pipeline"] for tr in s.get("redis_bench", {}).get(client, {}).values()
+                   for pts in tr.values() for p in pts.values() if p["clients"] == 1})
+
+
+# The reference client: redis-benchmark, when it ran; ipclab's own otherwise.
+def rb_client(s):
+    for c in ("redis-benchmark", "ipclab"):
+        if rb_ratio(s, c, 1, 1):
+            return c
+    return None
+
+
 def c17(s):
+    client = rb_client(s)
+    if client:
+        detail = "requests/s, Unix / TCP, one client, no pipeline: %s" % ", ".join(
+            "%s %.2fx" % (c, rb_ratio(s, c, 1, 1)) for c in ("redis-benchmark", "ipclab")
+            if rb_ratio(s, c, 1, 1))
+        r = rb_ratio(s, client, 1, 1)
+        ok = t("C17_about_low") <= r <= t("C17_about_high")
+        return (HOLDS if ok else FAILS), detail + " (verdict from %s)" % client
     unix = check_ns(s, "redis-unix", "same-core")
     tcp = check_ns(s, "redis-tcp", "same-core")
     if unix is None or tcp is None:
-        return NOT_MEASURED, "needs check/redis-unix and check/redis-tcp"
+        return NOT_MEASURED, "needs redis-bench, or check/redis-unix and check/redis-tcp"
     ratio = tcp / unix
     detail = ("per check (a request and its reply, server on the same core): TCP %s, Unix %s: "
-              "%.2fx; throughput by pipeline depth is the redis-bench experiment's" %
-              (ns(tcp), ns(unix), ratio))
+              "%.2fx; redis-bench was not run" % (ns(tcp), ns(unix), ratio))
     return (HOLDS if ratio >= t("C17_tcp_vs_unix") else FAILS), detail
+
+
+def c18(s):
+    client = rb_client(s)
+    depths = rb_depths(s, client) if client else []
+    if not client or len(depths) < 2:
+        return NOT_MEASURED, "needs redis-bench at several pipeline depths"
+    deep = depths[-1]
+    shown = sorted({depths[0], 16, deep} & set(depths))
+    detail = "; ".join("%s: %s" % (c, ", ".join(
+        "depth %d %.2fx" % (d, rb_ratio(s, c, 1, d)) for d in shown if rb_ratio(s, c, 1, d)))
+        for c in ("redis-benchmark", "ipclab") if rb_ratio(s, c, 1, 1))
+    first, last = rb_ratio(s, client, 1, depths[0]), rb_ratio(s, client, 1, deep)
+    if not first or not last:
+        return NOT_MEASURED, "needs redis-bench over both transports at depth 1 and %d" % deep
+    if first <= 1:
+        return FAILS, detail + " (no Unix socket advantage to shrink; verdict from %s)" % client
+    ok = last - 1 <= t("C18_shrink") * (first - 1)
+    return (HOLDS if ok else FAILS), detail + " (Unix/TCP, one client; verdict from %s)" % client
 
 
 def pi_speedup(s, mode, workers):
@@ -444,7 +500,8 @@ VERDICTS = {"C1": (c1, "pi: gil-threads (an emulated GIL) vs serial", "pi_speedu
             "C13": (c13, "check cost: redis-* vs atomic", "check_cost"),
             "C14": (c14, "check cost: raw vs locked; conformance suite", "check_cost"),
             "C15": (c15, "check cost: mmap vs raw", "check_cost"),
-            "C17": (c17, "check cost: redis-tcp vs redis-unix", "check_cost")}
+            "C17": (c17, "redis-bench: Unix socket vs TCP loopback, no pipeline", "redis_bench"),
+            "C18": (c18, "redis-bench: Unix/TCP ratio by pipeline depth", "redis_bench")}
 
 
 def evaluate(summary):

@@ -141,7 +141,8 @@ def summarise(run_dir):
                "contended": {}, "raise": {}, "cacheline": None, "sweep": {}, "verify": {},
                "pi": {}, "spawn": {}, "spawn_memory": {}, "rng_streams": {}, "rng": {},
                "counter": {}, "queue": {}, "queue_latency": {}, "queue_loss": {},
-               "find_primes": {}, "payload": {}, "memo": {}, "errors": {}, "repetitions": 0}
+               "find_primes": {}, "payload": {}, "memo": {}, "redis_bench": {}, "errors": {},
+               "repetitions": 0}
     reps = 0
     for name, g in sorted(groups.items()):
         if g["errors"] and not g["time_ns"]:
@@ -212,6 +213,16 @@ def summarise(run_dir):
         elif family == "memo":
             summary["memo"][backend] = {"ns": t,
                                         "served_from_disk": counters.get("served_from_disk")}
+        elif family == "redis-bench":
+            # redis-bench/<client>/<transport>/server:<placement>/clients:C/pipeline:P
+            transport = parts[2] if len(parts) > 2 else "?"
+            summary["redis_bench"].setdefault(backend, {}).setdefault(transport, {}).setdefault(
+                params.get("server", "?"), {})["%s/%s" % (
+                    params.get("clients", "?"), params.get("pipeline", "?"))] = {
+                "clients": int(params.get("clients", "0")),
+                "pipeline": int(params.get("pipeline", "0")),
+                "rps": counters.get("rps"), "p50_us": counters.get("p50_us"),
+                "p99_us": counters.get("p99_us"), "requests": counters.get("requests")}
         elif family == "counter":
             summary["counter"]["%s/%s" % (backend, params.get("workers", "?"))] = {
                 "variant": backend, "workers": int(params.get("workers", "0")),
@@ -321,6 +332,7 @@ def write_tsvs(summary, run_dir):
     out["verify_totals.tsv"] = lines
     out.update(processes_vs_threads_tsvs(summary))
     out.update(queue_tsvs(summary))
+    out.update(redis_bench_tsvs(summary))
     for name, rows in out.items():
         write_atomic(os.path.join(run_dir, name), "\n".join(rows) + "\n")
     return sorted(out)
@@ -388,6 +400,39 @@ def queue_tsvs(summary):
     lines = wide(lambda w: pl[w].keys(), ways,
                  lambda w, s: pl[w].get(s) and pl[w][s]["median"] * 1e-6)
     out["payload.tsv"] = ["size_kib" + lines[0]] + lines[1:]
+    return out
+
+
+REDIS_CLIENTS = ("ipclab", "redis-benchmark")
+
+
+def redis_bench_tsvs(summary):
+    """Requests/s by pipeline depth per client, transport and client count (server on the
+    other core), and the unix/tcp ratio of each client at each client count."""
+    rb = summary.get("redis_bench", {})
+
+    def point(client, transport, c, p):
+        pt = rb.get(client, {}).get(transport, {}).get("other-core", {}).get("%d/%d" % (c, p))
+        return pt and med(pt.get("rps"))
+    counts = sorted({pt["clients"] for cl in rb.values() for tr in cl.values()
+                     for pts in tr.values() for pt in pts.values()})
+    depths = sorted({pt["pipeline"] for cl in rb.values() for tr in cl.values()
+                     for pts in tr.values() for pt in pts.values()})
+    series = [(cl, tr, c) for cl in REDIS_CLIENTS if cl in rb for c in counts
+              for tr in ("unix", "tcp")]
+    lines = ["\t".join(["pipeline"] + ["%s %s c%d" % x for x in series])]
+    for p in depths:
+        lines.append("\t".join([str(p)] + [fmt(point(cl, tr, c, p)) for cl, tr, c in series]))
+    out = {"redis_bench.tsv": lines if series else lines[:1]}
+
+    def ratio(cl, c, p):
+        u, t = point(cl, "unix", c, p), point(cl, "tcp", c, p)
+        return u / t if u and t else None
+    pairs = [(cl, c) for cl in REDIS_CLIENTS if cl in rb for c in counts]
+    lines = ["\t".join(["pipeline"] + ["%s c%d" % x for x in pairs])]
+    for p in depths:
+        lines.append("\t".join([str(p)] + [fmt(ratio(cl, c, p)) for cl, c in pairs]))
+    out["redis_bench_ratio.tsv"] = lines if pairs else lines[:1]
     return out
 
 

@@ -22,6 +22,7 @@ declare -A input=(
     [rng]=rng.tsv [counter]=counter.tsv
     [queue]=queue.tsv [find_primes_jobsize]=find_primes_jobsize.tsv
     [find_primes_workers]=find_primes_workers.tsv [payload]=payload.tsv
+    [redis_bench]=redis_bench.tsv
 )
 if [ "$what" != report ]; then
     command -v gnuplot >/dev/null || { echo "render.sh: gnuplot is missing (scripts/deps.sh bench)" >&2; exit 1; }
@@ -31,7 +32,7 @@ if [ "$what" != report ]; then
         # A figure whose data this run did not measure (a header row only) is not drawn.
         [ "$(wc -l <"$tsv")" -gt 1 ] || { rm -f "$run/$fig.png" "$run/$fig.svg"; continue; }
         # Rendered under temporary names, renamed when complete.
-        gnuplot -e "in='$tsv'; meta='$run/pi_meta.tsv'; lat='$run/queue_latency.tsv'; out='$run/.$fig.tmp'; subtitle='$subtitle'" \
+        gnuplot -e "in='$tsv'; meta='$run/pi_meta.tsv'; lat='$run/queue_latency.tsv'; ratio='$run/redis_bench_ratio.tsv'; out='$run/.$fig.tmp'; subtitle='$subtitle'" \
             "$here/$fig.gp"
         for ext in png svg; do
             [ -s "$run/.$fig.tmp.$ext" ] || { echo "render.sh: $fig.$ext is empty" >&2; exit 1; }

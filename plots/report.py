@@ -151,6 +151,60 @@ def queues(run_dir, s):
     return out
 
 
+def redis_bench(run_dir, s):
+    """Redis over a Unix socket and TCP loopback, ipclab's client beside redis-benchmark."""
+    rb = s.get("redis_bench", {})
+    if not rb:
+        return []
+    out = ["## Redis: Unix socket vs TCP loopback by pipeline depth\n",
+           figure(run_dir, "redis_bench", "requests per second and the Unix/TCP ratio by depth")]
+
+    def rps(client, transport, clients, depth, place="other-core"):
+        p = rb.get(client, {}).get(transport, {}).get(place, {}).get("%d/%d" % (clients, depth))
+        return p and p.get("rps") and p["rps"]["median"]
+
+    def p99(client, transport, clients, depth):
+        p = rb.get(client, {}).get(transport, {}).get("other-core", {}).get(
+            "%d/%d" % (clients, depth))
+        return p and p.get("p99_us") and p["p99_us"]["median"]
+
+    def k(v):
+        return "-" if not v else "%.0f k" % (v / 1e3)
+
+    def x(a, b):
+        return "-" if not a or not b else "%.2f" % (a / b)
+    counts = sorted({p["clients"] for cl in rb.values() for tr in cl.values()
+                     for pts in tr.values() for p in pts.values()})
+    depths = sorted({p["pipeline"] for cl in rb.values() for tr in cl.values()
+                     for pts in tr.values() for p in pts.values()})
+    for c in counts:
+        out.append("Requests per second, %d client%s, server on the other core (redis-benchmark "
+                   "= rb; ipclab/rb is ipclab's client as a fraction of redis-benchmark's):\n"
+                   % (c, "" if c == 1 else "s"))
+        out.append("| depth | ipclab unix | ipclab tcp | unix/tcp | rb unix | rb tcp | unix/tcp "
+                   "| ipclab/rb unix | ipclab/rb tcp | ipclab p99 unix (us) |")
+        out.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for d in depths:
+            iu, it = rps("ipclab", "unix", c, d), rps("ipclab", "tcp", c, d)
+            ru, rt = rps("redis-benchmark", "unix", c, d), rps("redis-benchmark", "tcp", c, d)
+            q = p99("ipclab", "unix", c, d)
+            out.append("| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                d, k(iu), k(it), x(iu, it), k(ru), k(rt), x(ru, rt), x(iu, ru), x(it, rt),
+                "-" if q is None else "%.1f" % q))
+        out.append("")
+    same = [(cl, tr, d) for cl in sorted(rb) for tr in ("unix", "tcp") for d in depths
+            if rps(cl, tr, 1, d, "same-core")]
+    if same:
+        out.append("Server on the client's own core (one client):\n")
+        out.append("| client | transport | depth | same core | other core |")
+        out.append("|---|---|---:|---:|---:|")
+        for cl, tr, d in same:
+            out.append("| %s | %s | %d | %s | %s |" % (cl, tr, d, k(rps(cl, tr, 1, d, "same-core")),
+                                                      k(rps(cl, tr, 1, d))))
+        out.append("")
+    return out
+
+
 def write(run_dir):
     s = load(run_dir)
     out = []
@@ -177,7 +231,9 @@ def write(run_dir):
     out.append("| id | claim | experiment | figure | verdict | measured |")
     out.append("|---|---|---|---|---|---|")
     for cid, claim, experiment, fig, verdict, detail in claims.evaluate(s):
-        link = "[%s](%s.svg)" % (fig, fig) if fig else "-"
+        # Only figures this run drew: a claim judged from a fallback has none of its own.
+        drawn = fig and os.path.exists(os.path.join(run_dir, fig + ".svg"))
+        link = "[%s](%s.svg)" % (fig, fig) if drawn else "-"
         out.append("| %s | %s | %s | %s | **%s** | %s |" % (cid, claim, experiment, link,
                                                               verdict, detail))
     out.append("\nThresholds behind the verdicts (`plots/claims.py`):\n")
@@ -261,6 +317,7 @@ def write(run_dir):
 
     out.extend(processes_vs_threads(run_dir, s))
     out.extend(queues(run_dir, s))
+    out.extend(redis_bench(run_dir, s))
 
     if s.get("errors"):
         out.append("## Not measured in this run\n")
