@@ -62,6 +62,9 @@ void bench_register_queue(void);   /* bench_queue.c */
 void bench_register_find_primes(void); /* bench_find_primes.c */
 void bench_register_payload(void); /* bench_payload.c */
 void bench_register_memo(void);    /* bench_memo.c */
+void bench_register_redis(void);   /* bench_redis.c */
+/* Stop the redis-bench family's redis-server, if it started one (before ipc_cleanup_run). */
+void bench_redis_stop(void);
 
 /* The environment into the JSON context (bench_env.c). */
 void bench_add_context(void);

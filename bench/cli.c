@@ -95,10 +95,30 @@ int cli_parse_format(const char *cmd, const char *arg, bool *json)
     return CLI_OK;
 }
 
+/* Whether word is a cluster of short options (-xy) holding ch before its last character. */
+static bool in_cluster(const char *word, char ch)
+{
+    if (!word || word[0] != '-' || word[1] == '-' || word[1] == '\0')
+        return false;
+    const char *p = strchr(word + 1, ch);
+    return p && p[1] != '\0';
+}
+
 int cli_getopt_error(const char *cmd, int c, char *const *argv)
 {
-    /* The word getopt_long last stepped past: the offending one, unless getopt_long stopped
-     * inside a cluster of short options (-xb), where it is the word before. */
+    /* The word getopt_long last stepped past is the offending one, but for an unknown short
+     * option that is not the last of its cluster (-xy): getopt_long stays on that word,
+     * argv[optind], to read y next, so argv[optind - 1] is the word before it, the subcommand's
+     * own name in "ipclab verify -xy" (which said "unknown option 'verify'", found by
+     * tests/fuzz/cli_getopt_fuzz.c). Name the option character then. optopt is that character
+     * (a plain char, so negative for bytes >= 0x80); for a long option it is 0 or the option's
+     * value, which the cluster test cannot mistake for anything but that same option. */
+    int o = optopt < 0 ? optopt + 256 : optopt;
+    if (c != ':' && o > 0 && o < 256 && in_cluster(argv[optind], (char)o)) {
+        char opt[3] = {'-', (char)o, '\0'};
+        return cli_error(CLI_USAGE, cmd, "unknown option '%s' (--help lists them)",
+                         CLI_QUOTED(opt));
+    }
     const char *opt = CLI_QUOTED(argv[optind - 1]);
     if (c == ':')
         return cli_error(CLI_USAGE, cmd, "option '%s' needs a value", opt);
@@ -110,16 +130,54 @@ int cli_unexpected_arg(const char *cmd, const char *arg)
     return cli_error(CLI_USAGE, cmd, "unexpected argument '%s'", CLI_QUOTED(arg));
 }
 
+/* Length of the well-formed UTF-8 sequence at p (RFC 3629: no overlong forms, no surrogates,
+ * nothing above U+10FFFF), 0 if the byte there does not start one. p is NUL-terminated, and
+ * NUL is no continuation byte, so no read goes past the end. */
+static size_t utf8_len(const unsigned char *p)
+{
+    size_t n;
+    uint32_t cp, min;
+    if (p[0] < 0x80)
+        return 1;
+    if ((p[0] & 0xe0) == 0xc0)
+        n = 2, cp = p[0] & 0x1f, min = 0x80;
+    else if ((p[0] & 0xf0) == 0xe0)
+        n = 3, cp = p[0] & 0x0f, min = 0x800;
+    else if ((p[0] & 0xf8) == 0xf0)
+        n = 4, cp = p[0] & 0x07, min = 0x10000;
+    else
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (p[i] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return n;
+}
+
 void cli_json_string(FILE *out, const char *s)
 {
     fputc('"', out);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        size_t n = utf8_len(p);
+        if (*p == '"' || *p == '\\') {
             fprintf(out, "\\%c", *p);
-        else if (*p < 0x20)
+        } else if (*p < 0x20) {
             fprintf(out, "\\u%04x", *p);
-        else
-            fputc(*p, out);
+        } else if (n == 0) {
+            /* JSON text is UTF-8, and a path or a reason may hold any byte: a byte that is not
+             * part of a well-formed sequence was copied as it was, which made the whole line
+             * unreadable for a JSON parser (found by tests/fuzz/cli_fuzz.c). Write U+FFFD, the
+             * replacement character, as JSON encoders do. */
+            fputs("\\ufffd", out);
+        } else {
+            fwrite(p, 1, n, out);
+            p += n;
+            continue;
+        }
+        p++;
     }
     fputc('"', out);
 }

@@ -78,7 +78,8 @@ int cli_unexpected_arg(const char *cmd, const char *arg);
 int cli_flush(void);
 extern bool cli_stdout_closed;
 
-/* Print a string as a JSON string literal (quotes and escapes included). */
+/* Print a string as a JSON string literal (quotes and escapes included). JSON is UTF-8: a
+ * byte of s that is not part of a well-formed UTF-8 sequence is written as \ufffd. */
 void cli_json_string(FILE *out, const char *s);
 
 /* Subcommands: argc/argv start at the subcommand's own name. */
@@ -89,6 +90,7 @@ int cmd_memo(int argc, char **argv);
 int cmd_payload(int argc, char **argv);
 int cmd_pi(int argc, char **argv);
 int cmd_queue(int argc, char **argv);
+int cmd_redis_bench(int argc, char **argv);
 int cmd_rng(int argc, char **argv);
 int cmd_spawn(int argc, char **argv);
 int cmd_verify(int argc, char **argv);

@@ -21,6 +21,7 @@ static const struct subcommand subcommands[] = {
     {"payload", cmd_payload, "hand a large object to workers: pipe, file, shared memory, serial"},
     {"pi", cmd_pi, "estimate pi by Monte Carlo with threads, GIL threads or processes"},
     {"queue", cmd_queue, "work queues between processes: transports, sentinels, lost work"},
+    {"redis-bench", cmd_redis_bench, "Redis over a Unix socket vs TCP, by pipeline depth"},
     {"rng", cmd_rng, "random streams in forked workers: the seeding trap and its fixes"},
     {"spawn", cmd_spawn, "what a thread, a fork and a fork+exec cost: time and memory"},
     {"verify", cmd_verify, "check numbers for primality with a strategy and a flag backend"},

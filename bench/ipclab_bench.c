@@ -22,7 +22,8 @@ static void usage(FILE *out)
             "sweep/<backend> (server backends add /server:same-core|other-core),\n"
             "pi/<mode>, spawn/<kind>, spawn-memory/child:<c>, rng-streams/<seeding>,\n"
             "rng/<mode>, counter/<variant>, queue/<transport>, queue-latency/<transport>,\n"
-            "queue-loss/<transport>, find-primes/<transport>, payload/<way>, memo/<cold|warm>.\n"
+            "queue-loss/<transport>, find-primes/<transport>, payload/<way>, memo/<cold|warm>,\n"
+            "redis-bench/<ipclab|redis-benchmark>/<unix|tcp>/server:<other-core|same-core>.\n"
             "\n"
             "  --cpus A,B            the benchmark process runs on A, partner processes and\n"
             "                        worker 1 on B (default: the first two available CPUs)\n"
@@ -192,8 +193,10 @@ int main(int argc, char **argv)
     bench_register_find_primes();
     bench_register_payload();
     bench_register_memo();
+    bench_register_redis();
     gb_run();
     gb_shutdown();
+    bench_redis_stop();
     bench_free_all();
     ipc_cleanup_run();
     return CLI_OK;

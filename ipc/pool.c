@@ -67,6 +67,9 @@ int ipc_pool_start(struct ipc_pool *p, unsigned n, ipc_worker_fn fn, void *arg, 
     if (!p->procs)
         return -ENOMEM;
     pid_t parent = getpid();
+    /* Output still buffered in stdio would be copied into every child, and printed again by
+     * any child that flushes it (sanitizer runtimes do at exit). */
+    fflush(NULL);
     for (unsigned i = 0; i < n; i++) {
         struct ipc_proc *w = &p->procs[i];
         w->pidfd = -1;

@@ -18,6 +18,9 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
+#if defined(__SANITIZE_THREAD__)
+#include <sanitizer/tsan_interface.h>
+#endif
 
 /*
  * Two hazards make a byte stream a poor queue for many processes, and each gets its fix:
@@ -101,7 +104,17 @@ int ipc_qlock_take(pthread_mutex_t *m, uint64_t deadline, bool *owner_died)
     } else {
         struct timespec ts = {.tv_sec = (time_t)(deadline / 1000000000u),
                               .tv_nsec = (long)(deadline % 1000000000u)};
+#if defined(__SANITIZE_THREAD__)
+        /* gcc 12's ThreadSanitizer does not intercept pthread_mutex_clocklock: told nothing,
+         * it does not know the lock is held and reports every unlock. A timed lock may fail,
+         * like a trylock; EOWNERDEAD means held. */
+        __tsan_mutex_pre_lock(m, __tsan_mutex_try_lock);
         rc = pthread_mutex_clocklock(m, CLOCK_MONOTONIC, &ts);
+        unsigned failed = rc == 0 || rc == EOWNERDEAD ? 0 : __tsan_mutex_try_lock_failed;
+        __tsan_mutex_post_lock(m, __tsan_mutex_try_lock | failed, 0);
+#else
+        rc = pthread_mutex_clocklock(m, CLOCK_MONOTONIC, &ts);
+#endif
     }
     if (rc == EOWNERDEAD) {
         *owner_died = true;

@@ -349,8 +349,11 @@ static int prepare_dir(struct ipc_redis_server *r, const char *tmpdir)
     int rc = ipc_tmpdir_create(tmpdir, r->dir, sizeof r->dir);
     if (rc < 0) {
         r->dir[0] = '\0';
-        return fail(r, rc, "redis-server: cannot create a private directory in %s: %s",
-                    tmpdir ? tmpdir : "$TMPDIR or /tmp", strerror(-rc));
+        /* Name the directory actually tried: the one given, else $TMPDIR's value, else /tmp. */
+        const char *env = getenv("TMPDIR");
+        const char *where = tmpdir && *tmpdir ? tmpdir : env && *env ? env : "/tmp";
+        return fail(r, rc, "redis-server: cannot create a private directory in '%s': %s",
+                    where, strerror(-rc));
     }
     struct sockaddr_un a;
     int n = snprintf(r->socket, sizeof r->socket, "%s/redis.sock", r->dir);

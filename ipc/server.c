@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -20,6 +21,7 @@ int ipc_server_start(struct ipc_server *s, int cpu, int (*fn)(void *arg), void *
     s->cpu = cpu;
     s->status = 0;
     pid_t parent = getpid();
+    fflush(NULL); /* buffered output must not be inherited, and printed twice */
     sigset_t old;
     ipc_cleanup_block(&old);
     pid_t pid = fork();

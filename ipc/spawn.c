@@ -220,6 +220,7 @@ static int sample_fork(bool exec, int pin_cpu, const char *path, int rfd, int wf
     const char *what = exec ? "fork-exec" : "fork";
     pid_t parent = getpid();
     char *const argv[] = {(char *)path, NULL};
+    fflush(NULL); /* buffered output must not be inherited, and printed twice (untimed) */
     sigset_t old;
     /* Signals blocked across fork: the child must not run the parent's cleanup handler (it
      * would kill the parent's other children) before it is gone or has exec'd. */
@@ -435,6 +436,11 @@ int ipc_smaps_parse(const char *text, struct ipc_smaps *m)
     long long sc = field_kib(text, "Shared_Clean"), sd = field_kib(text, "Shared_Dirty");
     long long pc = field_kib(text, "Private_Clean"), pd = field_kib(text, "Private_Dirty");
     if (rss < 0 || pss < 0 || sc < 0 || sd < 0 || pc < 0 || pd < 0)
+        return -EINVAL;
+    /* USS is their sum: two values that each fit may not fit together (signed overflow,
+     * undefined; seen reviewing the parser for tests/fuzz/smaps_fuzz.c, whose property and
+     * UBSan catch it). No real process has 8 EiB: malformed. */
+    if (pd > INT64_MAX - pc)
         return -EINVAL;
     long long anon = field_kib(text, "Anonymous"), swap = field_kib(text, "Swap");
     m->rss_kib = (uint64_t)rss;

@@ -53,14 +53,37 @@ def read_jsonl(path):
                         raise InputError(f"{path}:{lineno}: {e}") from e
     except FileNotFoundError:
         return []
-    except OSError as e:
+    # The lines are decoded as they are read, outside the per-line try: bytes that are not
+    # UTF-8 raised a traceback here (found by tests/fuzz/convert_fuzz.py).
+    except (OSError, UnicodeDecodeError) as e:
         raise InputError(f"{path}: {e}") from e
     return rows
 
 
+def number(v):
+    """v if it is a finite JSON number (not a bool), else None. An integer too large for a
+    float is no measurement either: math.isfinite and arithmetic with floats raised
+    OverflowError on one (found by tests/fuzz/convert_fuzz.py)."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return None
+    try:
+        return v if math.isfinite(v) else None
+    except OverflowError:
+        return None
+
+
+def int_param(params, key, name):
+    """A whole-number parameter of a benchmark name ("workers:2"), 0 when absent. Anything
+    else is bad input, not a ValueError traceback (found by tests/fuzz/convert_fuzz.py)."""
+    v = params.get(key, "0")
+    if not re.fullmatch(r"[0-9]+", v):
+        raise InputError(f"benchmark {name!r}: {key} is not a whole number")
+    return int(v)
+
+
 def stats(values):
     """Median, min, max of the finite values, or None."""
-    vals = [v for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
+    vals = [v for v in values if number(v) is not None]
     if not vals:
         return None
     return {"median": statistics.median(vals), "min": min(vals), "max": max(vals), "n": len(vals)}
@@ -97,8 +120,12 @@ def group_benchmarks(bench):
         if b.get("error_occurred"):
             g["errors"].append(str(b.get("error_message", "error")))
             continue
-        unit = UNIT_NS.get(b.get("time_unit", "ns"), 1.0)
-        if isinstance(b.get("real_time"), (int, float)):
+        # A time_unit that is not a string cannot be looked up (unhashable: a traceback), and
+        # a real_time too large for a float cannot be scaled (found by
+        # tests/fuzz/convert_fuzz.py).
+        tu = b.get("time_unit", "ns")
+        unit = UNIT_NS.get(tu, 1.0) if isinstance(tu, str) else 1.0
+        if number(b.get("real_time")) is not None:
             g["time_ns"].append(b["real_time"] * unit)
         if b.get("label"):
             g["label"] = b["label"]
@@ -133,7 +160,10 @@ def read_bench(run_dir):
 def summarise(run_dir):
     bench = read_bench(run_dir)
     verify = read_jsonl(os.path.join(run_dir, "verify.jsonl"))
-    flags = {f.get("name"): f for f in read_jsonl(os.path.join(run_dir, "flags.jsonl"))}
+    # Only rows that are objects with a name describe a backend (a row of another type raised
+    # AttributeError or TypeError here; found by tests/fuzz/convert_fuzz.py).
+    flags = {f["name"]: f for f in read_jsonl(os.path.join(run_dir, "flags.jsonl"))
+             if isinstance(f, dict) and isinstance(f.get("name"), str)}
     env = read_json(os.path.join(run_dir, "env.json")) or {}
     groups = group_benchmarks(bench)
 
@@ -167,7 +197,7 @@ def summarise(run_dir):
         elif family == "cacheline":
             summary["cacheline"] = {"round_trip_ns": t, "one_way_ns": counters.get("one_way_ns")}
         elif family == "sweep":
-            k = int(params.get("check_every", "0"))
+            k = int_param(params, "check_every", name)
             kind = "composite" if params.get("composite") == "1" else "prime"
             ov = counters.get("overhead")
             summary["sweep"].setdefault(backend, {}).setdefault(kind, {})[k] = {
@@ -179,7 +209,7 @@ def summarise(run_dir):
         elif family == "pi":
             summary["pi"].setdefault(backend, {})["%s/%s" % (
                 params.get("workers", "?"), params.get("batch", "0"))] = {
-                "workers": int(params.get("workers", "0")), "batch": params.get("batch") == "1",
+                "workers": int_param(params, "workers", name), "batch": params.get("batch") == "1",
                 "samples_per_s": counters.get("samples_per_s"), "ns": t}
         elif family == "spawn":
             summary["spawn"][backend + "/" + params.get("placement", "?")] = {
@@ -188,28 +218,29 @@ def summarise(run_dir):
         elif family == "spawn-memory":
             # spawn-memory/child:<read|write>/parent_mib:<M>: the variant is a param itself
             summary["spawn_memory"].setdefault(backend.split(":", 1)[-1], {})[
-                int(params.get("parent_mib", "0"))] = {
+                int_param(params, "parent_mib", name)] = {
                 k: counters.get(k) for k in ("rss_kib", "pss_kib", "uss_kib")}
         elif family == "rng-streams":
             summary["rng_streams"][backend] = counters.get("identical_pairs_fraction")
         elif family == "rng":
             summary["rng"]["%s/%s" % (backend, params.get("threads", "?"))] = {
-                "mode": backend, "threads": int(params.get("threads", "0")),
+                "mode": backend, "threads": int_param(params, "threads", name),
                 "numbers_per_s": counters.get("numbers_per_s")}
         elif family in ("queue", "queue-latency"):
             summary["queue" if family == "queue" else "queue_latency"].setdefault(backend, {})[
-                int(params.get("size", "0"))] = {"ns": t, "msgs_per_s": counters.get("msgs_per_s")}
+                int_param(params, "size", name)] = {"ns": t,
+                                                    "msgs_per_s": counters.get("msgs_per_s")}
         elif family == "queue-loss":
             summary["queue_loss"][backend] = {k: counters.get(k)
                                               for k in ("lost_jobs", "requeued", "duplicates")}
         elif family == "find-primes":
             summary["find_primes"].setdefault(backend, {})["%s/%s" % (
                 params.get("workers", "?"), params.get("job_size", "?"))] = {
-                "workers": int(params.get("workers", "0")),
-                "job_size": int(params.get("job_size", "0")), "ns": t,
+                "workers": int_param(params, "workers", name),
+                "job_size": int_param(params, "job_size", name), "ns": t,
                 "n": med(counters.get("n"))}
         elif family == "payload":
-            summary["payload"].setdefault(backend, {})[int(params.get("size_kib", "0"))] = t
+            summary["payload"].setdefault(backend, {})[int_param(params, "size_kib", name)] = t
         elif family == "memo":
             summary["memo"][backend] = {"ns": t,
                                         "served_from_disk": counters.get("served_from_disk")}
@@ -219,13 +250,13 @@ def summarise(run_dir):
             summary["redis_bench"].setdefault(backend, {}).setdefault(transport, {}).setdefault(
                 params.get("server", "?"), {})["%s/%s" % (
                     params.get("clients", "?"), params.get("pipeline", "?"))] = {
-                "clients": int(params.get("clients", "0")),
-                "pipeline": int(params.get("pipeline", "0")),
+                "clients": int_param(params, "clients", name),
+                "pipeline": int_param(params, "pipeline", name),
                 "rps": counters.get("rps"), "p50_us": counters.get("p50_us"),
                 "p99_us": counters.get("p99_us"), "requests": counters.get("requests")}
         elif family == "counter":
             summary["counter"]["%s/%s" % (backend, params.get("workers", "?"))] = {
-                "variant": backend, "workers": int(params.get("workers", "0")),
+                "variant": backend, "workers": int_param(params, "workers", name),
                 "lost_fraction": counters.get("lost_fraction"),
                 "ns_per_increment": counters.get("ns_per_increment")}
     summary["repetitions"] = reps
@@ -233,21 +264,29 @@ def summarise(run_dir):
     # Verify: medians per strategy, flag and number; totals over the numbers.
     cells = {}
     for r in verify:
-        try:
-            key = (r["strategy"], r["flag"], r["number"])
-            cells.setdefault(key, []).append(r)
-        except (KeyError, TypeError) as e:
-            raise InputError(f"verify.jsonl: a row lacks {e}") from e
+        # Strings, as ipclab verify writes them: cells are sorted by these and the flag heads a
+        # TSV row, so a number or a list in one raised a TypeError there (found by
+        # tests/fuzz/convert_fuzz.py).
+        key = tuple(r.get(k) for k in ("strategy", "flag", "number")) \
+            if isinstance(r, dict) else None
+        if key is None or not all(isinstance(k, str) for k in key):
+            raise InputError("verify.jsonl: a row without strategy, flag and number strings")
+        cells.setdefault(key, []).append(r)
     verify_reps = 0
     for (strategy, flag, number), rows in sorted(cells.items()):
         wall = stats([r.get("wall_ns") for r in rows])
+        if wall is None:  # the totals and the report divide by it (a traceback without one)
+            raise InputError(f"verify.jsonl: no wall_ns for {number!r} "
+                             f"({strategy!r}, {flag!r})")
         stop = stats([r.get("stop_latency_ns") for r in rows if r.get("stop_latency_ns") is not None])
         verify_reps = max(verify_reps, len(rows))
         summary["verify"].setdefault(flag, {}).setdefault(strategy, {})[number] = {
             "wall_ns": wall, "stop_latency_ns": stop, "prime": rows[0].get("prime"),
             "factor": rows[0].get("factor"), "checks": rows[0].get("checks")}
     summary["verify_repetitions"] = verify_reps
-    summary["flags"] = {n: {"check": f.get("check"), "available": f.get("available")}
+    # check names a kind of backend in the TSVs: a string or nothing (found by convert_fuzz.py).
+    summary["flags"] = {n: {"check": f.get("check") if isinstance(f.get("check"), str) else None,
+                            "available": f.get("available")}
                         for n, f in flags.items() if n}
     return summary
 

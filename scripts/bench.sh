@@ -40,7 +40,8 @@ case "$profile" in
                   "queue|10|$common --benchmark_filter=^queue(-latency)?/(pipe|shm-ring)/size:(8|4096)/|^queue-loss/(pipe|shm-ring)/"
                   "find-primes|10|$common --benchmark_filter=^find-primes/(serial|pipe/workers:2/job_size:(1|1000|10000)/)"
                   "payload|10|$common --benchmark_filter=^payload/.*/size_kib:(1|4096)/"
-                  "memo|3|$common --benchmark_filter=^memo/") ;;
+                  "memo|3|$common --benchmark_filter=^memo/"
+                  "redis-bench|12|$common --benchmark_filter=^redis-bench/.*/server:other-core/clients:1/pipeline:(1|16|256)/") ;;
     default|full)
         # Server backends take 10-30 s per five-number run: fewer repetitions of those.
         if [ "$profile" = default ]; then
@@ -61,7 +62,8 @@ case "$profile" in
                   "queue|$((200 * scale))|$common --benchmark_filter=^queue"
                   "find-primes|$((125 * scale))|$common --benchmark_filter=^find-primes/"
                   "payload|$((65 * scale))|$common --benchmark_filter=^payload/"
-                  "memo|$((5 * scale))|$common --benchmark_filter=^memo/") ;;
+                  "memo|$((5 * scale))|$common --benchmark_filter=^memo/"
+                  "redis-bench|$((250 * scale))|$common --benchmark_filter=^redis-bench/") ;;
     *) echo "bench.sh: unknown profile '$profile' (quick, default, full)" >&2; exit 2 ;;
 esac
 [ -x "$ipclab" ] || { echo "bench.sh: $ipclab is not built (run make)" >&2; exit 1; }
@@ -76,9 +78,30 @@ partial=$out/.$run_id.partial
 mkdir -p "$partial"
 # An interrupted run leaves no half-written directory behind, and earlier runs untouched.
 finished=0
-trap '[ $finished -eq 1 ] || rm -rf "$partial"' EXIT
+# Each measuring command runs in the background while the script waits for it: bash runs a
+# trap only once a foreground command has finished, which for a whole family could be
+# minutes; `wait` returns at once on a signal, and the EXIT trap stops the command (which
+# cleans up after itself on SIGTERM) before removing the partial directory.
+child=0
+on_exit() {
+    if [ "$child" -ne 0 ]; then
+        # (set -e still applies here: the command's death by SIGTERM must not end the trap)
+        kill -TERM "$child" 2>/dev/null || true
+        wait "$child" 2>/dev/null || true
+    fi
+    [ $finished -eq 1 ] || rm -rf "$partial"
+}
+trap on_exit EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+run() { # run CMD...: in the background, waited for; its exit status
+    "$@" &
+    child=$!
+    local rc=0
+    wait "$child" || rc=$?
+    child=0
+    return $rc
+}
 
 workers=$(nproc)
 strategies=(serial pool less-naive)
@@ -134,7 +157,7 @@ for f in "${families[@]}"; do
     progress "$weight" "ipclab-bench: $name ($profile profile)"
     # The library writes its JSON itself; it is renamed into place only once complete.
     # shellcheck disable=SC2086
-    "$ipclab_bench" $args --benchmark_out="$partial/bench-$name.json.tmp" \
+    run "$ipclab_bench" $args --benchmark_out="$partial/bench-$name.json.tmp" \
         --benchmark_out_format=json >"$partial/bench-$name.log" 2>&1 \
         || { echo "bench.sh: ipclab-bench ($name) failed:" >&2; tail -5 "$partial/bench-$name.log" >&2; exit 1; }
     mv "$partial/bench-$name.json.tmp" "$partial/bench-$name.json"
@@ -146,16 +169,17 @@ for rep in $(seq "$reps"); do
         for b in "${backends[@]}"; do
             [ "$rep" -le "$(verify_reps "$s" "$b")" ] || continue
             progress "$(verify_seconds "$b")" "verify --book $s/$b, run $rep/$(verify_reps "$s" "$b")"
-            "$ipclab" verify --book --format json --strategy "$s" --flag "$b" \
-                --workers "$workers" | jq -c --argjson rep "$rep" '.run = $rep' \
-                >>"$partial/verify.jsonl"
+            run "$ipclab" verify --book --format json --strategy "$s" --flag "$b" \
+                --workers "$workers" >"$partial/verify.tmp"
+            jq -c --argjson rep "$rep" '.run = $rep' "$partial/verify.tmp" >>"$partial/verify.jsonl"
         done
     done
 done
 
 # TSV, figures and the report, from the raw results only (make plots / make report redo this).
 progress 0 "figures and report"
-"$(dirname "$0")/../plots/render.sh" "$partial"
+rm -f "$partial/verify.tmp"
+run "$(dirname "$0")/../plots/render.sh" "$partial"
 
 mv "$partial" "$final"
 finished=1

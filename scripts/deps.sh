@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Install the Debian packages ipclab needs, only those missing.
-# usage: scripts/deps.sh [build|test|bench|all]...   (default: all)
+# usage: scripts/deps.sh [build|test|bench|fuzz|valgrind|all]...   (default: all)
 # As root it runs apt-get; otherwise it prints the exact apt-get line to run and exits 1.
 set -euo pipefail
 
@@ -9,6 +9,10 @@ build=(cmake make gcc g++ libc6-dev pkg-config libbenchmark-dev liburing-dev lib
        libhwloc-dev libxxhash-dev)
 test=(jq procps redis-server python3 gnuplot-nox)
 bench=(jq gnuplot-nox redis-server python3 libbenchmark-tools python3-scipy)
+# make fuzz: libFuzzer ships in libclang-rt-14-dev (libclang_rt.fuzzer*.a), not in clang itself.
+fuzz=(clang libclang-rt-14-dev python3)
+# make valgrind: memcheck (scripts/valgrind.sh also needs jq, from test, and gcc, from build).
+valgrind=(valgrind)
 
 want=()
 [ $# -gt 0 ] || set -- all
@@ -17,8 +21,10 @@ for group in "$@"; do
         build) want+=("${build[@]}") ;;
         test) want+=("${build[@]}" "${test[@]}") ;;
         bench) want+=("${build[@]}" "${bench[@]}") ;;
-        all) want+=("${build[@]}" "${test[@]}" "${bench[@]}") ;;
-        *) echo "deps.sh: unknown group '$group' (build, test, bench, all)" >&2; exit 2 ;;
+        fuzz) want+=("${build[@]}" "${fuzz[@]}") ;;
+        valgrind) want+=("${build[@]}" "${valgrind[@]}") ;;
+        all) want+=("${build[@]}" "${test[@]}" "${bench[@]}" "${fuzz[@]}" "${valgrind[@]}") ;;
+        *) echo "deps.sh: unknown group '$group' (build, test, bench, fuzz, valgrind, all)" >&2; exit 2 ;;
     esac
 done
 

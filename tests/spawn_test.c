@@ -14,6 +14,15 @@
 
 #define MIB_TEST 64
 
+/* Under ThreadSanitizer (make test-tsan) every access also writes the runtime's shadow memory,
+ * so a worker's RSS, PSS and USS measure the sanitizer, not copy-on-write; and the runtime
+ * starts a thread of its own with the first pthread_create, which then stays. */
+#if defined(__SANITIZE_THREAD__)
+#define UNDER_TSAN 1
+#else
+#define UNDER_TSAN 0
+#endif
+
 /* No child of this process exists, running or zombie. */
 static void expect_no_children(const char *when)
 {
@@ -194,6 +203,10 @@ static void test_exec_failures(void)
 
 static void test_memory(void)
 {
+    if (UNDER_TSAN) {
+        fprintf(stderr, "note: memory test skipped under ThreadSanitizer (shadow memory)\n");
+        return;
+    }
     struct ipc_parent_mem pm;
     T_EQ_INT(ipc_parent_mem_alloc(&pm, IPC_SPAWN_MAX_MIB + 1), -EINVAL);
     int rc = ipc_parent_mem_alloc(&pm, MIB_TEST);
@@ -286,7 +299,10 @@ int main(void)
 
     /* Every pipe closed, every thread joined. */
     T_EQ_INT(t_count_entries("/proc/self/fd"), fds_before);
-    T_EQ_INT(t_count_entries("/proc/self/task"), tasks_before);
+    if (UNDER_TSAN)
+        T_TRUE(t_count_entries("/proc/self/task") <= tasks_before + 1);
+    else
+        T_EQ_INT(t_count_entries("/proc/self/task"), tasks_before);
     expect_no_children("the end");
     return T_RESULT();
 }
