@@ -103,6 +103,7 @@ static void bm_find_primes(gb_state *st, void *arg)
                 return;
             }
             o.cfg.redis_socket = server.socket;
+            o.cfg.redis_password = server.password;
         }
     }
     char label[64];

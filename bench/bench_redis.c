@@ -102,7 +102,7 @@ static int ensure_server(gb_state *st)
             registered = true;
             server_state = 1;
             /* GET then finds a 3-byte value, as after the SET of redis-benchmark's suite. */
-            struct ipc_rb_target t = {.socket = server.socket};
+            struct ipc_rb_target t = {.socket = server.socket, .password = server.password};
             struct ipc_rb_opts set = {.op = IPC_RB_SET, .pipeline = 1, .clients = 1,
                                       .requests = 1, .cpu = -1};
             struct ipc_rb_result r;
@@ -156,9 +156,10 @@ static void bm_redis(gb_state *st, void *arg)
         bench_skip(st, "cannot pin redis-server to CPU %d: %s", server_cpu, strerror(-rc));
         return;
     }
-    struct ipc_rb_target t = {.socket = server.socket};
+    struct ipc_rb_target t = {.socket = server.socket, .password = server.password};
     if (c->tcp)
-        t = (struct ipc_rb_target){.host = "127.0.0.1", .port = server.port};
+        t = (struct ipc_rb_target){.host = "127.0.0.1", .port = server.port,
+                                   .password = server.password};
     struct ipc_rb_opts o = {.op = IPC_RB_GET,
                             .pipeline = pipeline,
                             .clients = clients,

@@ -254,6 +254,7 @@ int cmd_find_primes(int argc, char **argv)
             if (ipc_redis_server_start(&server, o.cfg.tmpdir, -1) < 0)
                 return cli_error(CLI_RUNTIME, CMD, "cannot start redis-server: %s", server.errstr);
             o.cfg.redis_socket = server.socket;
+            o.cfg.redis_password = server.password;
         }
     }
 

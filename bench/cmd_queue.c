@@ -114,6 +114,8 @@ static void usage(FILE *out)
             "      --tmpdir DIR      where transports make their private files\n"
             "      --server-cpu N    pin a transport's server (redis-server) to CPU N\n"
             "      --redis-socket P  redis: use the Redis server on Unix socket P\n"
+            "      --redis-password W  AUTH with W on that server (or IPCLAB_REDIS_PASSWORD;\n"
+            "                        ipclab's own server gets a random password)\n"
             "      --format F        table (default) | json (one JSON object per line)\n"
             "  -h, --help            this text\n"
             "\n"
@@ -150,6 +152,7 @@ enum {
     OPT_TMPDIR,
     OPT_SERVER_CPU,
     OPT_REDIS_SOCKET,
+    OPT_REDIS_PASSWORD,
     OPT_FORMAT,
     OPT_KILL_WORKER,
     OPT_KILL_AFTER,
@@ -200,6 +203,11 @@ static int common_option(struct common *c, int opt, const char *arg)
             return cli_error(CLI_USAGE, CMD, "--redis-socket: empty path");
         c->cfg.redis_socket = arg;
         return CLI_OK;
+    case OPT_REDIS_PASSWORD:
+        if (!*arg)
+            return cli_error(CLI_USAGE, CMD, "--redis-password: empty password");
+        c->cfg.redis_password = arg;
+        return CLI_OK;
     case OPT_FORMAT:
         return cli_parse_format(CMD, arg, &c->json);
     default:
@@ -208,13 +216,14 @@ static int common_option(struct common *c, int opt, const char *arg)
 }
 
 /* The long options of every mode; each mode's table starts with these. */
-#define COMMON_OPTIONS 7
+#define COMMON_OPTIONS 8
 static const struct option common_options[COMMON_OPTIONS] = {
     {"transport", required_argument, NULL, 't'},
     {"no-pin", no_argument, NULL, OPT_NO_PIN},
     {"tmpdir", required_argument, NULL, OPT_TMPDIR},
     {"server-cpu", required_argument, NULL, OPT_SERVER_CPU},
     {"redis-socket", required_argument, NULL, OPT_REDIS_SOCKET},
+    {"redis-password", required_argument, NULL, OPT_REDIS_PASSWORD},
     {"format", required_argument, NULL, OPT_FORMAT},
     {"help", no_argument, NULL, 'h'},
 };

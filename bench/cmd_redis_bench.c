@@ -61,7 +61,10 @@ static void usage(FILE *out)
             "      --redis-host H    ... and/or on host H (tcp) ...\n"
             "      --redis-port N    ... port N (default %d); without these ipclab starts\n"
             "                        its own redis-server (private socket and port) once,\n"
-            "                        and stops it at the end, Ctrl-C included\n"
+            "                        and stops it at the end, Ctrl-C included, with a random\n"
+            "                        password\n"
+            "      --redis-password W  AUTH with W on a server given above (or set\n"
+            "                        IPCLAB_REDIS_PASSWORD, which ps does not show)\n"
             "  -r, --repeat R        runs of everything, 1..%u (default 1)\n"
             "      --format F        table (default) | json (one JSON object per line)\n"
             "  -h, --help            this text\n"
@@ -131,6 +134,7 @@ struct cfg {
     bool seconds_set, pin, json;
     int client_cpu, server_cpu; /* -1: not given */
     const char *socket, *host;
+    const char *password; /* --redis-password, for a server ipclab did not start */
     int port;
     unsigned repeat;
 };
@@ -147,6 +151,7 @@ static int parse(int argc, char **argv, struct cfg *c, const int *allowed, int n
         OPT_REDIS_SOCKET,
         OPT_REDIS_HOST,
         OPT_REDIS_PORT,
+        OPT_REDIS_PASSWORD,
         OPT_FORMAT,
     };
     static const struct option opts[] = {
@@ -163,6 +168,7 @@ static int parse(int argc, char **argv, struct cfg *c, const int *allowed, int n
         {"redis-socket", required_argument, NULL, OPT_REDIS_SOCKET},
         {"redis-host", required_argument, NULL, OPT_REDIS_HOST},
         {"redis-port", required_argument, NULL, OPT_REDIS_PORT},
+        {"redis-password", required_argument, NULL, OPT_REDIS_PASSWORD},
         {"repeat", required_argument, NULL, 'r'},
         {"format", required_argument, NULL, OPT_FORMAT},
         {"help", no_argument, NULL, 'h'},
@@ -229,6 +235,11 @@ static int parse(int argc, char **argv, struct cfg *c, const int *allowed, int n
         case OPT_REDIS_PORT:
             CLI_NUM_OPT(CMD, u, "redis-port", 1, 65535);
             c->port = (int)u;
+            break;
+        case OPT_REDIS_PASSWORD:
+            if (!*optarg)
+                return cli_error(CLI_USAGE, CMD, "--redis-password: empty password");
+            c->password = optarg;
             break;
         case 'r':
             CLI_NUM_OPT(CMD, u, "repeat", 1, MAX_REPEAT);
@@ -440,8 +451,8 @@ int cmd_redis_bench(int argc, char **argv)
     static struct ipc_redis_server server;
     memset(&server, 0, sizeof server);
     struct ipc_rb_target target[NTRANSPORTS] = {
-        {.socket = c.socket},
-        {.host = c.host, .port = c.port},
+        {.socket = c.socket, .password = ipc_redis_password_or_env(c.password)},
+        {.host = c.host, .port = c.port, .password = ipc_redis_password_or_env(c.password)},
     };
     char err[512];
     if (own) {
@@ -452,6 +463,7 @@ int cmd_redis_bench(int argc, char **argv)
         target[TR_UNIX].socket = server.socket;
         target[TR_TCP].host = "127.0.0.1";
         target[TR_TCP].port = server.port;
+        target[TR_UNIX].password = target[TR_TCP].password = server.password;
         /* GET then finds a value, as after the SET of redis-benchmark's default suite. */
         if (c.o.op == IPC_RB_GET && ipc_rb_available(NULL, 0)) {
             struct ipc_rb_opts set = {.op = IPC_RB_SET, .pipeline = 1, .clients = 1,

@@ -41,7 +41,11 @@ static void usage(FILE *out)
             "      --redis-host H    redis-tcp: use the Redis server on host H ...\n"
             "      --redis-port N    ... port N (default 6379); without these two options\n"
             "                        or --redis-socket, ipclab starts its own redis-server\n"
-            "                        on a private socket and a free port, and stops it after\n"
+            "                        on a private socket and a free port, with a random\n"
+            "                        password, and stops it after\n"
+            "      --redis-password W  AUTH with W on a server given by the options above\n"
+            "                        (or set IPCLAB_REDIS_PASSWORD: unlike an option, other\n"
+            "                        users cannot read it in ps)\n"
             "      --format F        table (default) | json (one JSON object per line)\n"
             "  -h, --help            this text\n"
             "\n"
@@ -212,6 +216,7 @@ int cmd_verify(int argc, char **argv)
         OPT_REDIS_SOCKET,
         OPT_REDIS_HOST,
         OPT_REDIS_PORT,
+        OPT_REDIS_PASSWORD,
     };
     static const struct option opts[] = {
         {"strategy", required_argument, NULL, 's'},
@@ -228,6 +233,7 @@ int cmd_verify(int argc, char **argv)
         {"redis-socket", required_argument, NULL, OPT_REDIS_SOCKET},
         {"redis-host", required_argument, NULL, OPT_REDIS_HOST},
         {"redis-port", required_argument, NULL, OPT_REDIS_PORT},
+        {"redis-password", required_argument, NULL, OPT_REDIS_PASSWORD},
         {"help", no_argument, NULL, 'h'},
         {0, 0, 0, 0},
     };
@@ -304,6 +310,11 @@ int cmd_verify(int argc, char **argv)
         case OPT_REDIS_PORT:
             CLI_NUM_OPT(CMD, u, "redis-port", 1, 65535);
             cfg.redis_port = (unsigned)u;
+            break;
+        case OPT_REDIS_PASSWORD:
+            if (!*optarg)
+                return cli_error(CLI_USAGE, CMD, "--redis-password: empty password");
+            cfg.redis_password = optarg;
             break;
         case OPT_FORMAT:
             if (cli_parse_format(CMD, optarg, &json) != CLI_OK)

@@ -55,6 +55,8 @@ struct flag_config {
     const char *redis_socket; /* use this Redis Unix socket instead of starting a server */
     const char *redis_host;   /* use this Redis TCP host instead of starting a server */
     unsigned redis_port;      /* with redis_host [6379] */
+    const char *redis_password; /* AUTH with it on a server ipclab did not start [none; its
+                                 * own server gets a random one] */
 };
 
 #define FLAG_DEFAULT_PARTICIPANTS 16

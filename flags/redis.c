@@ -49,6 +49,7 @@ struct redis_state {
     enum via via;
     char socket[sizeof(((struct sockaddr_un *)0)->sun_path)];
     char host[HOST_MAX];
+    char password[128]; /* AUTH on every connection; "" for a server without one */
     int port;
     char key[KEY_MAX];
     struct cmd get, set, del;
@@ -150,6 +151,8 @@ static int connect_new(struct flag *f, struct redis_state *s, struct conn *out)
         /* An exec'd child (redis-server itself) must not keep this socket open. */
         rc = -errno;
         snprintf(why, sizeof why, "FD_CLOEXEC: %s", strerror(errno));
+    } else {
+        rc = ipc_redis_auth(c, s->password, why, sizeof why);
     }
     if (rc < 0) {
         redisFree(c);
@@ -289,6 +292,11 @@ static int make_key(struct flag *f, struct redis_state *s)
 /* Where to connect: the server the caller named, or a private one started now. */
 static int choose_server(struct flag *f, struct redis_state *s, const struct flag_config *cfg)
 {
+    const char *pw = ipc_redis_password_or_env(cfg->redis_password);
+    if (pw && strlen(pw) >= sizeof s->password)
+        return flag_fail(f, -ENAMETOOLONG, "%s: the Redis password is too long (%zu bytes)",
+                         name_of(f), strlen(pw));
+    snprintf(s->password, sizeof s->password, "%s", pw ? pw : "");
     if (s->via == VIA_UNIX && cfg->redis_socket) {
         if (strlen(cfg->redis_socket) >= sizeof s->socket)
             return flag_fail(f, -ENAMETOOLONG, "%s: socket path %s is too long", name_of(f),
@@ -313,6 +321,7 @@ static int choose_server(struct flag *f, struct redis_state *s, const struct fla
     if (rc < 0)
         return flag_fail(f, rc, "%s: %s", name_of(f), s->server.errstr);
     s->own_server = true;
+    snprintf(s->password, sizeof s->password, "%s", s->server.password);
     strcpy(s->socket, s->server.socket);
     strcpy(s->host, "127.0.0.1");
     s->port = s->server.port;

@@ -48,6 +48,8 @@ struct ipc_queue_config {
     bool pin_server;          /* pin a server process (redis-server) to server_cpu */
     unsigned server_cpu;
     const char *redis_socket; /* an existing Redis server instead of ipclab's own */
+    const char *redis_password; /* AUTH on it (else $IPCLAB_REDIS_PASSWORD); ipclab's own
+                                 * server has a random one */
 };
 
 struct ipc_queue_ops {

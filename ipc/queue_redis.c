@@ -94,6 +94,7 @@ struct slot {
 
 struct redis_state {
     char socket[sizeof(((struct sockaddr_un *)0)->sun_path)];
+    char password[128]; /* AUTH on every connection; "" for a server without one */
     bool own_server;
     struct ipc_redis_server server;
     char base[BASE_MAX];
@@ -191,6 +192,8 @@ static int connect_new(struct ipc_queue *q, struct redis_state *s, struct conn *
         /* An exec'd child (redis-server itself) must not keep this socket open. */
         rc = -errno;
         snprintf(why, sizeof why, "FD_CLOEXEC: %s", strerror(errno));
+    } else {
+        rc = ipc_redis_auth(c, s->password, why, sizeof why);
     }
     if (rc < 0) {
         redisFree(c);
@@ -328,6 +331,11 @@ static int make_slots(struct ipc_queue *q, struct redis_state *s)
 static int choose_server(struct ipc_queue *q, struct redis_state *s,
                          const struct ipc_queue_config *cfg)
 {
+    const char *pw = ipc_redis_password_or_env(cfg->redis_password);
+    if (pw && strlen(pw) >= sizeof s->password)
+        return ipc_queue_fail(q, -ENAMETOOLONG, "redis: the password is too long (%zu bytes)",
+                              strlen(pw));
+    snprintf(s->password, sizeof s->password, "%s", pw ? pw : "");
     if (cfg->redis_socket) {
         if (strlen(cfg->redis_socket) >= sizeof s->socket)
             return ipc_queue_fail(q, -ENAMETOOLONG, "redis: socket path %s is too long",
@@ -340,6 +348,7 @@ static int choose_server(struct ipc_queue *q, struct redis_state *s,
     if (rc < 0)
         return ipc_queue_fail(q, rc, "redis: %s", s->server.errstr);
     s->own_server = true;
+    snprintf(s->password, sizeof s->password, "%s", s->server.password);
     strcpy(s->socket, s->server.socket);
     return 0;
 }

@@ -4,6 +4,7 @@
 
 #include "clock.h"
 #include "cpu.h"
+#include "redis_server.h"
 
 #include <errno.h>
 #include <math.h>
@@ -351,6 +352,10 @@ static int connect_one(struct run *b, struct client *cl)
         /* A redis-benchmark or redis-server started later must not hold it open. */
         rc = -errno;
         set_err(b->err, b->errlen, "%s: FD_CLOEXEC: %s", b->where, strerror(errno));
+    } else {
+        char why[200];
+        if ((rc = ipc_redis_auth(c, b->t->password, why, sizeof why)) < 0)
+            set_err(b->err, b->errlen, "%s: %s", b->where, why);
     }
     if (rc < 0) {
         redisFree(c);

@@ -61,6 +61,7 @@ struct ipc_rb_target {
     const char *socket;
     const char *host;
     int port;
+    const char *password; /* AUTH with it first; NULL or "" for none */
 };
 
 struct ipc_rb_opts {

@@ -431,9 +431,15 @@ static int build_argv(struct launch *l, const struct ipc_rb_target *t, const str
         l->argv[a++] = "-p";
         l->argv[a++] = l->port;
     }
+    /* Only -a exists for it; ipclab's own server's password is random per run and the
+     * server listens only on loopback and a 0700 directory, so a moment in ps costs little. */
+    if (t->password && *t->password) {
+        l->argv[a++] = "-a";
+        l->argv[a++] = (char *)t->password;
+    }
     char *const rest[] = {"-c", l->clients,  "-n", l->requests, "-P", l->pipeline,
                           "-t", (char *)ipc_rb_op_name(o->op), "--csv", NULL};
-    _Static_assert(sizeof rest / sizeof rest[0] + 6 <= sizeof l->argv / sizeof l->argv[0],
+    _Static_assert(sizeof rest / sizeof rest[0] + 8 <= sizeof l->argv / sizeof l->argv[0],
                    "argv too small");
     memcpy(l->argv + a, rest, sizeof rest);
     return 0;

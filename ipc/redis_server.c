@@ -17,11 +17,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#ifdef IPCLAB_HAVE_HIREDIS
+#include <hiredis/hiredis.h>
+#endif
 
 /* A port that was free when we looked may be taken before redis binds it; try a new one. */
 #define PORT_ATTEMPTS 5
@@ -151,6 +156,7 @@ static void build_argv(struct launch *l, const struct ipc_redis_server *r)
     /* clang-format off */
     char *const args[] = {
         "redis-server",
+        (char *)r->conf, /* a config file must come first; it holds requirepass */
         "--port", l->port,
         "--bind", "127.0.0.1",
         "--protected-mode", "yes",
@@ -203,13 +209,21 @@ static void log_last_line(const struct ipc_redis_server *r, char *out, size_t le
     out[linelen] = '\0';
 }
 
+static int count_lines(const char *s, size_t len)
+{
+    int n = 0;
+    for (size_t i = 0; i < len; i++)
+        n += s[i] == '\n';
+    return n;
+}
+
 /*
- * Send one command over the Unix socket and read up to len - 1 bytes of what comes back,
- * until a newline, EOF or PING_TIMEOUT_MS. Returns the byte count, or -1 if the command could
+ * Send commands over the Unix socket and read up to len - 1 bytes of what comes back,
+ * until `lines` newlines, EOF or PING_TIMEOUT_MS. Returns the byte count, or -1 if the command could
  * not be sent. Raw, so this file needs no client library; MSG_NOSIGNAL, so a server that dies
  * meanwhile cannot raise SIGPIPE.
  */
-static ssize_t ask(const char *path, const char *cmd, char *reply, size_t len)
+static ssize_t ask_raw(const char *path, const char *cmd, char *reply, size_t len, int lines)
 {
     struct sockaddr_un a = {.sun_family = AF_UNIX};
     if (strlen(path) >= sizeof a.sun_path)
@@ -225,7 +239,7 @@ static ssize_t ask(const char *path, const char *cmd, char *reply, size_t len)
     ssize_t rc = -1;
     if (connect(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
         send(fd, cmd, cmdlen, MSG_NOSIGNAL) == (ssize_t)cmdlen) {
-        while (got + 1 < len && !memchr(reply, '\n', got)) {
+        while (got + 1 < len && count_lines(reply, got) < lines) {
             ssize_t n = recv(fd, reply + got, len - 1 - got, 0);
             if (n < 0 && errno == EINTR)
                 continue;
@@ -240,10 +254,29 @@ static ssize_t ask(const char *path, const char *cmd, char *reply, size_t len)
     return rc;
 }
 
-static bool answers_ping(const char *path)
+/* One command after AUTH with the server's password (both in one write); what follows AUTH's
+ * "+OK" line in reply, or -1. */
+static ssize_t ask(const struct ipc_redis_server *r, const char *cmd, char *reply, size_t len)
+{
+    char buf[256];
+    int n = snprintf(buf, sizeof buf, "*2\r\n$4\r\nAUTH\r\n$%zu\r\n%s\r\n%s",
+                     strlen(r->password), r->password, cmd);
+    if (n < 0 || (size_t)n >= sizeof buf)
+        return -1;
+    char both[512];
+    ssize_t got = ask_raw(r->socket, buf, both, sizeof both, 2);
+    if (got < 5 || strncmp(both, "+OK\r\n", 5) != 0)
+        return got < 0 ? -1 : 0;
+    size_t rest = (size_t)got - 5 < len - 1 ? (size_t)got - 5 : len - 1;
+    memcpy(reply, both + 5, rest);
+    reply[rest] = '\0';
+    return (ssize_t)rest;
+}
+
+static bool answers_ping(const struct ipc_redis_server *r)
 {
     char reply[16];
-    return ask(path, "*1\r\n$4\r\nPING\r\n", reply, sizeof reply) > 0 &&
+    return ask(r, "*1\r\n$4\r\nPING\r\n", reply, sizeof reply) > 0 &&
            strcmp(reply, "+PONG\r\n") == 0;
 }
 
@@ -284,7 +317,7 @@ static int wait_ready(struct ipc_redis_server *r)
     uint64_t deadline = ipc_now_ns() + (uint64_t)IPC_REDIS_START_TIMEOUT_MS * 1000000u;
     int nap_ms = 1;
     for (;;) {
-        if (access(r->socket, F_OK) == 0 && answers_ping(r->socket))
+        if (access(r->socket, F_OK) == 0 && answers_ping(r))
             return 0;
         /* Sleep on the pidfd: wake at once if the server exits. */
         struct pollfd p = {.fd = r->proc.pidfd, .events = POLLIN};
@@ -333,13 +366,40 @@ static void remove_dir(struct ipc_redis_server *r)
 
 static void forget_paths(struct ipc_redis_server *r)
 {
-    char *const paths[] = {r->rdb, r->socket, r->log};
+    char *const paths[] = {r->rdb, r->socket, r->log, r->conf};
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
         if (paths[i][0])
             ipc_tmp_remove(paths[i]);
         paths[i][0] = '\0';
     }
     remove_dir(r);
+}
+
+/* A random password in a 0600 config file in the 0700 directory: a server on loopback and a
+ * private socket is reachable by every local user over TCP, and protected mode does not stop
+ * a local client. */
+static int write_conf(struct ipc_redis_server *r)
+{
+    unsigned char raw[IPC_REDIS_PASSWORD_LEN / 2];
+    if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw)
+        return fail(r, -EIO, "redis-server: no random bytes for its password: %s",
+                    strerror(errno));
+    for (size_t i = 0; i < sizeof raw; i++)
+        snprintf(r->password + 2 * i, 3, "%02x", raw[i]);
+    int fd = ipc_tmpfile_create(r->dir, "redis.conf", r->conf, sizeof r->conf);
+    if (fd < 0) {
+        r->conf[0] = '\0';
+        return fail(r, fd, "redis-server: cannot create %s/redis.conf: %s", r->dir,
+                    strerror(-fd));
+    }
+    char line[64];
+    int n = snprintf(line, sizeof line, "requirepass %s\n", r->password);
+    bool ok = write(fd, line, (size_t)n) == n;
+    int err = errno;
+    close(fd);
+    if (!ok)
+        return fail(r, -err, "redis-server: cannot write %s: %s", r->conf, strerror(err));
+    return 0;
 }
 
 /* The directory, the log (created here, so redis appends to our 0600 file) and the other
@@ -374,6 +434,8 @@ static int prepare_dir(struct ipc_redis_server *r, const char *tmpdir)
         return fail(r, fd, "redis-server: cannot create %s/redis.log: %s", r->dir, strerror(-fd));
     }
     close(fd);
+    if ((rc = write_conf(r)) < 0)
+        return rc;
     n = snprintf(r->rdb, sizeof r->rdb, "%s/dump.rdb", r->dir);
     rc = n > 0 && (size_t)n < sizeof r->rdb ? ipc_cleanup_add_path(r->rdb) : -ENAMETOOLONG;
     if (rc < 0) {
@@ -438,9 +500,42 @@ void ipc_redis_server_stop(struct ipc_redis_server *r)
      * SHUTDOWN NOSAVE is immediate, and the reply we wait for is the socket closing. */
     if (r->proc.pid > 0 && ipc_server_alive(&r->proc)) {
         char reply[64];
-        ask(r->socket, "*2\r\n$8\r\nSHUTDOWN\r\n$6\r\nNOSAVE\r\n", reply, sizeof reply);
+        ask(r, "*2\r\n$8\r\nSHUTDOWN\r\n$6\r\nNOSAVE\r\n", reply, sizeof reply);
     }
     ipc_server_stop(&r->proc, STOP_GRACE_MS);
     forget_paths(r);
     r->port = 0;
+}
+
+int ipc_redis_auth(void *redis_context, const char *password, char *err, size_t errlen)
+{
+    if (!password || !*password)
+        return 0;
+#ifndef IPCLAB_HAVE_HIREDIS
+    (void)redis_context;
+    snprintf(err, errlen, "AUTH: built without hiredis");
+    return -ENOTSUP;
+#else
+    redisContext *c = redis_context;
+    redisReply *reply = redisCommand(c, "AUTH %s", password);
+    int rc = 0;
+    if (!reply) {
+        snprintf(err, errlen, "AUTH: %s", c->errstr[0] ? c->errstr : "no reply");
+        rc = -EIO;
+    } else if (reply->type == REDIS_REPLY_ERROR) {
+        snprintf(err, errlen, "AUTH refused: %.*s", (int)reply->len, reply->str);
+        rc = -EACCES;
+    }
+    if (reply)
+        freeReplyObject(reply);
+    return rc;
+#endif
+}
+
+const char *ipc_redis_password_or_env(const char *option)
+{
+    if (option)
+        return option;
+    const char *env = getenv("IPCLAB_REDIS_PASSWORD");
+    return env && *env ? env : NULL;
 }

@@ -14,6 +14,9 @@
 /* How long a start waits for the server to answer PING before giving up. */
 #define IPC_REDIS_START_TIMEOUT_MS 5000
 
+/* Hex digits of the password ipclab's own server requires (128 random bits). */
+#define IPC_REDIS_PASSWORD_LEN 32
+
 struct ipc_redis_server {
     struct ipc_server proc;            /* proc.pid is 0 when not running */
     int port;                          /* TCP port it listens on at 127.0.0.1 */
@@ -22,6 +25,9 @@ struct ipc_redis_server {
     char log[IPC_CLEANUP_PATH_MAX];    /* DIR/redis.log */
     char rdb[IPC_CLEANUP_PATH_MAX];    /* DIR/dump.rdb: never written with saving off, but a
                                           client's SAVE could, so it is registered too */
+    char conf[IPC_CLEANUP_PATH_MAX];   /* DIR/redis.conf (0600): the password, kept off the
+                                          command line, where any local user could read it */
+    char password[IPC_REDIS_PASSWORD_LEN + 1]; /* random per start: every client must AUTH */
     char errstr[IPC_REDIS_ERRSTR_LEN]; /* why the last call failed */
 };
 
@@ -36,7 +42,8 @@ int ipc_redis_server_find(char *path, size_t pathlen, char *why, size_t whylen);
  * Start a redis-server nobody else uses: a fresh 0700 directory under tmpdir (NULL: $TMPDIR,
  * else /tmp) holding its Unix socket (mode 0700) and log, listening on 127.0.0.1 at a TCP
  * port that was free a moment before (chosen at run time; retried a few times if another
- * process takes it first), no persistence, protected mode, stdio on /dev/null. Pinned to cpu
+ * process takes it first), no persistence, protected mode, a random password (r->password,
+ * from a 0600 config file: clients send AUTH first), stdio on /dev/null. Pinned to cpu
  * when cpu >= 0. r is overwritten (it must not describe a running server). Returns once the
  * server answered PING on its Unix socket.
  *
@@ -57,5 +64,18 @@ int ipc_redis_server_start(struct ipc_redis_server *r, const char *tmpdir, int c
  * already (r zeroed counts as never started). Call it only in the process that started it.
  */
 void ipc_redis_server_stop(struct ipc_redis_server *r);
+
+/*
+ * AUTH on a new hiredis connection (passed as void * so this header needs no hiredis) when
+ * password is non-empty; nothing otherwise. 0, or -EACCES with the server's one-line answer in
+ * err[errlen]. The flag backends, the queue and the Redis benchmark client all connect
+ * through it, to ipclab's own server (its random password) or to one given with
+ * --redis-password.
+ */
+int ipc_redis_auth(void *redis_context, const char *password, char *err, size_t errlen);
+
+/* The password for a server ipclab did not start: the option's value if given, else
+ * $IPCLAB_REDIS_PASSWORD (which, unlike an option, other users cannot read in ps), else NULL. */
+const char *ipc_redis_password_or_env(const char *option);
 
 #endif

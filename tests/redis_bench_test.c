@@ -273,12 +273,13 @@ static char *get_value(const char *key)
 
 static struct ipc_rb_target unix_target(void)
 {
-    return (struct ipc_rb_target){.socket = srv.socket};
+    return (struct ipc_rb_target){.socket = srv.socket, .password = srv.password};
 }
 
 static struct ipc_rb_target tcp_target(void)
 {
-    return (struct ipc_rb_target){.host = "127.0.0.1", .port = srv.port};
+    return (struct ipc_rb_target){.host = "127.0.0.1", .port = srv.port,
+                                  .password = srv.password};
 }
 
 static const char *stat_name(enum ipc_rb_op op)
@@ -515,7 +516,7 @@ static void test_tool(void)
                             .cpu = -1};
     struct ipc_rb_result r;
     char err[512] = "";
-    if (ipc_redis_benchmark_run(&(struct ipc_rb_target){.socket = srv.socket}, &o, &r, err,
+    if (ipc_redis_benchmark_run(&(struct ipc_rb_target){.socket = srv.socket, .password = srv.password}, &o, &r, err,
                                 sizeof err) != 0) {
         T_FAIL("redis-benchmark SET: %s", err);
     } else {
@@ -529,7 +530,7 @@ static void test_tool(void)
     o = (struct ipc_rb_opts){.op = IPC_RB_GET, .pipeline = 64, .clients = 1, .requests = 1000,
                              .cpu = -1};
     uint64_t before = calls("get");
-    if (ipc_redis_benchmark_run(&(struct ipc_rb_target){.socket = srv.socket}, &o, &r, err,
+    if (ipc_redis_benchmark_run(&(struct ipc_rb_target){.socket = srv.socket, .password = srv.password}, &o, &r, err,
                                 sizeof err) != 0)
         T_FAIL("redis-benchmark N=1000 P=64: %s", err);
     else
@@ -542,7 +543,7 @@ static void test_tool(void)
     if (!one_line(err) || !strstr(err, "exited with status"))
         T_FAIL("redis-benchmark on a missing socket: '%s'", err);
     o.clients = 0;
-    T_EQ_INT(ipc_redis_benchmark_run(&(struct ipc_rb_target){.socket = srv.socket}, &o, &r, err,
+    T_EQ_INT(ipc_redis_benchmark_run(&(struct ipc_rb_target){.socket = srv.socket, .password = srv.password}, &o, &r, err,
                                      sizeof err),
              -EINVAL);
 }
@@ -561,7 +562,7 @@ static void test_tool_missing(const char *tmp)
                             .cpu = -1};
     struct ipc_rb_result r;
     char err[512] = "";
-    T_EQ_INT(ipc_redis_benchmark_run(&(struct ipc_rb_target){.socket = srv.socket}, &o, &r, err,
+    T_EQ_INT(ipc_redis_benchmark_run(&(struct ipc_rb_target){.socket = srv.socket, .password = srv.password}, &o, &r, err,
                                      sizeof err),
              -ENOENT);
     T_TRUE(one_line(err) && strstr(err, "redis-tools"));
@@ -630,8 +631,9 @@ int main(void)
     }
     pid_t server_pid = srv.proc.pid;
     admin = redisConnectUnix(srv.socket);
-    if (!admin || admin->err) {
-        T_FAIL("admin connection: %s", admin ? admin->errstr : "out of memory");
+    char auth_why[200] = "";
+    if (!admin || admin->err || ipc_redis_auth(admin, srv.password, auth_why, sizeof auth_why) < 0) {
+        T_FAIL("admin connection: %s", admin ? (auth_why[0] ? auth_why : admin->errstr) : "out of memory");
     } else {
         test_runs();
         test_sizing();
