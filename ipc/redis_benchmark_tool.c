@@ -2,6 +2,8 @@
 /* Run Debian's redis-benchmark as a child (pinned, timed out, never orphaned), parse its CSV. */
 #include "redis_benchmark_tool.h"
 
+#include "program.h"
+
 #include "clock.h"
 #include "cpu.h"
 #include "server.h"
@@ -74,37 +76,12 @@ static const char *shown(const char *s, size_t n, char *buf, size_t len)
 
 int ipc_redis_benchmark_find(char *path, size_t pathlen, char *why, size_t whylen)
 {
-    const char *search = getenv("PATH");
-    char fallback[256];
-    if (!search) {
-        size_t n = confstr(_CS_PATH, fallback, sizeof fallback);
-        search = n > 0 && n <= sizeof fallback ? fallback : "/usr/bin:/bin";
-    }
-    for (const char *p = search;; p++) {
-        const char *end = strchrnul(p, ':');
-        /* An empty entry means the current directory, as for execvp. */
-        int dirlen = end > p ? (int)(end - p) : 1;
-        const char *dir = end > p ? p : ".";
-        char cand[PATH_MAX];
-        struct stat st;
-        int n = snprintf(cand, sizeof cand, "%.*s/redis-benchmark", dirlen, dir);
-        if (n > 0 && (size_t)n < sizeof cand && stat(cand, &st) == 0 && S_ISREG(st.st_mode) &&
-            access(cand, X_OK) == 0) {
-            if (pathlen) {
-                if ((size_t)n >= pathlen) {
-                    set_err(why, whylen, "redis-benchmark path %s is too long", cand);
-                    return -ENAMETOOLONG;
-                }
-                memcpy(path, cand, (size_t)n + 1);
-            }
-            return 0;
-        }
-        if (!*end)
-            break;
-        p = end;
-    }
-    set_err(why, whylen, "redis-benchmark not found (Debian package redis-tools)");
-    return -ENOENT;
+    int rc = ipc_program_find("redis-benchmark", path, pathlen);
+    if (rc == -ENAMETOOLONG)
+        set_err(why, whylen, "the path of redis-benchmark is too long");
+    else if (rc < 0)
+        set_err(why, whylen, "redis-benchmark not found (Debian package redis-tools)");
+    return rc;
 }
 
 /* ---- the CSV --------------------------------------------------------------------------------- */

@@ -3,6 +3,7 @@
 #include "redis_server.h"
 
 #include "clock.h"
+#include "program.h"
 #include "tmpdir.h"
 
 #include <arpa/inet.h>
@@ -74,43 +75,14 @@ static void set_why(char *why, size_t len, const char *fmt, ...)
     va_end(ap);
 }
 
-static bool is_executable_file(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
-}
-
 int ipc_redis_server_find(char *path, size_t pathlen, char *why, size_t whylen)
 {
-    const char *search = getenv("PATH");
-    char fallback[256];
-    if (!search) {
-        size_t n = confstr(_CS_PATH, fallback, sizeof fallback);
-        search = n > 0 && n <= sizeof fallback ? fallback : "/usr/bin:/bin";
-    }
-    for (const char *p = search;; p++) {
-        const char *end = strchrnul(p, ':');
-        /* An empty entry means the current directory, as for execvp. */
-        int dirlen = end > p ? (int)(end - p) : 1;
-        const char *dir = end > p ? p : ".";
-        char cand[PATH_MAX];
-        int n = snprintf(cand, sizeof cand, "%.*s/redis-server", dirlen, dir);
-        if (n > 0 && (size_t)n < sizeof cand && is_executable_file(cand)) {
-            if (pathlen) {
-                if ((size_t)n >= pathlen) {
-                    set_why(why, whylen, "redis-server path %s is too long", cand);
-                    return -ENAMETOOLONG;
-                }
-                memcpy(path, cand, (size_t)n + 1);
-            }
-            return 0;
-        }
-        if (!*end)
-            break;
-        p = end;
-    }
-    set_why(why, whylen, "redis-server not found on PATH (apt-get install redis-server)");
-    return -ENOENT;
+    int rc = ipc_program_find("redis-server", path, pathlen);
+    if (rc == -ENAMETOOLONG)
+        set_why(why, whylen, "the path of redis-server is too long");
+    else if (rc < 0)
+        set_why(why, whylen, "redis-server not found on PATH (apt-get install redis-server)");
+    return rc;
 }
 
 /* A TCP port on 127.0.0.1 the kernel considers free right now (bind to 0, read, close). */
