@@ -120,6 +120,7 @@ do for [fmt in "pngcairo svg"] {
     set origin 0.5, 0.0
     set size 0.5, 0.92
     set title "Unix / TCP requests per second, by client count"
+    set key top right Right noreverse samplen 4 noenhanced
     set ylabel "Unix / TCP (1 = no advantage)"
     unset logscale y
     if (words(right) == 0) {
@@ -136,7 +137,7 @@ do for [fmt in "pngcairo svg"] {
         y1 = rhi > 1.6 ? rhi + 0.05 : 1.6
         set yrange [y0:y1]
         set arrow 1 from graph 0, first 1.5 to graph 1, first 1.5 nohead lc rgb "#444444" dt 2
-        set label 2 "the chapter: about 1.5x" at graph 0.02, first 1.5 offset 0, 0.6 \
+        set label 2 "the chapter: about 1.5x" at graph 0.98, first 1.5 right offset 0, -0.7 \
             tc rgb "#444444"
         set arrow 2 from graph 0, first 1 to graph 1, first 1 nohead lc rgb "#999999"
         plot for [i = 1:words(right)] ratio using 1:(column(int(word(right, i)))) \
