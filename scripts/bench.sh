@@ -20,7 +20,7 @@ while [ $# -gt 0 ]; do
 done
 
 # What each profile measures. quick is CI's smoke test (about a minute); default is the main
-# job (about 20 minutes on two cores); full repeats more, with longer runs, for publication.
+# job (about 25 minutes on two cores); full repeats more, with longer runs, for publication.
 # Each family is one step: "name|expected seconds|ipclab-bench arguments".
 servers='manager|redis-unix|redis-tcp'
 sweep_backends=atomic,raw,mmap,locked,signal,uring,eventfd,manager,redis-unix,redis-tcp
