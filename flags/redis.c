@@ -7,13 +7,12 @@
 
 #ifdef IPCLAB_HAVE_HIREDIS
 
+#include "../ipc/fork_gen.h"
+#include "../ipc/redis_conn.h"
 #include "../ipc/redis_server.h"
 
 #include <hiredis/hiredis.h>
 
-#include <fcntl.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +39,7 @@ struct cmd {
  * command without touching errno, so the first failure is kept here and reported again. */
 struct conn {
     redisContext *ctx;
-    unsigned gen; /* fork generation it was made in (see fork_gen) */
+    unsigned gen; /* fork generation it was made in (see ipc_fork_gen) */
     int err;      /* -errno of its first failure, or 0 */
     char why[128];
 };
@@ -60,71 +59,16 @@ struct redis_state {
     struct conn attached; /* this process's, while attached */
 };
 
-/*
- * Bumped in every child of fork(). A connection remembers the generation it was made in; a
- * different one means the memory was copied over fork and the socket belongs to an ancestor,
- * so it must never be used (two processes' commands would interleave on one stream) nor
- * freed. A counter compare, unlike getpid() (a system call, ~180 ns here), costs nothing
- * next to the round trip being measured.
- */
-static unsigned fork_gen;
-static pthread_once_t fork_gen_once = PTHREAD_ONCE_INIT;
-
-static void on_fork_child(void)
-{
-    fork_gen++;
-}
-
-static void watch_forks(void)
-{
-    pthread_atfork(NULL, NULL, on_fork_child);
-}
-
-/*
- * hiredis sends with write(2), not send(MSG_NOSIGNAL), so a command to a server that died
- * would raise SIGPIPE and kill the process without a word instead of failing with EPIPE.
- * ipclab's main() ignores SIGPIPE already; a program that embeds the flags without doing so
- * (the tests) must not die either. A handler somebody installed is left alone.
- */
-static void ignore_sigpipe_if_default(void)
-{
-    struct sigaction old;
-    if (sigaction(SIGPIPE, NULL, &old) == 0 && !(old.sa_flags & SA_SIGINFO) &&
-        old.sa_handler == SIG_DFL)
-        signal(SIGPIPE, SIG_IGN);
-}
-
 static const char *name_of(const struct flag *f)
 {
     return f->ops->name;
 }
 
-/* Turn a failed context into -errno and a reason. */
-static int classify(const redisContext *c, int saved_errno, char *why, size_t len)
-{
-    int err = -EIO;
-    switch (c->err) {
-    case REDIS_ERR_IO:
-        if (saved_errno == EAGAIN || saved_errno == EWOULDBLOCK) {
-            /* SO_RCVTIMEO/SO_SNDTIMEO expired: hiredis reports the bare EAGAIN. */
-            snprintf(why, len, "no reply within %d s", TIMEOUT_S);
-            return -ETIMEDOUT;
-        }
-        err = saved_errno > 0 ? -saved_errno : -EIO;
-        break;
-    case REDIS_ERR_EOF:
-        err = -ECONNRESET;
-        break;
-    case REDIS_ERR_PROTOCOL:
-        err = -EPROTO;
-        break;
-    case REDIS_ERR_OOM:
-        err = -ENOMEM;
-        break;
-    }
-    snprintf(why, len, "%s", c->errstr[0] ? c->errstr : "unknown error");
-    return err;
-}
+/* A socket timeout is a timeout here: the flag's server did not answer. */
+#define STR_(x) #x
+#define STR(x) STR_(x)
+static const struct ipc_redis_timeout timeout = {-ETIMEDOUT,
+                                                 "no reply within " STR(TIMEOUT_S) " s"};
 
 /* A new connection from this process, with command timeouts and close-on-exec. */
 static int connect_new(struct flag *f, struct redis_state *s, struct conn *out)
@@ -135,30 +79,13 @@ static int connect_new(struct flag *f, struct redis_state *s, struct conn *out)
         snprintf(what, sizeof what, "connect to %s", s->socket);
     else
         snprintf(what, sizeof what, "connect to %s:%d", s->host, s->port);
-    errno = 0;
-    redisContext *c = s->via == VIA_UNIX ? redisConnectUnixWithTimeout(s->socket, tv)
-                                         : redisConnectWithTimeout(s->host, s->port, tv);
-    int saved = errno;
-    if (!c)
-        return flag_fail(f, -ENOMEM, "%s: %s: out of memory", name_of(f), what);
-    char why[128];
-    int rc = 0;
-    if (c->err) {
-        rc = classify(c, saved, why, sizeof why);
-    } else if (redisSetTimeout(c, tv) != REDIS_OK) {
-        rc = classify(c, errno, why, sizeof why);
-    } else if (fcntl(c->fd, F_SETFD, FD_CLOEXEC) < 0) {
-        /* An exec'd child (redis-server itself) must not keep this socket open. */
-        rc = -errno;
-        snprintf(why, sizeof why, "FD_CLOEXEC: %s", strerror(errno));
-    } else {
-        rc = ipc_redis_auth(c, s->password, why, sizeof why);
-    }
-    if (rc < 0) {
-        redisFree(c);
+    redisContext *c;
+    char why[200];
+    int rc = ipc_redis_connect(s->via == VIA_UNIX ? s->socket : NULL, s->host, s->port, tv, tv,
+                               s->password, &timeout, &c, why, sizeof why);
+    if (rc < 0)
         return flag_fail(f, rc, "%s: %s: %s", name_of(f), what, why);
-    }
-    *out = (struct conn){.ctx = c, .gen = fork_gen};
+    *out = (struct conn){.ctx = c, .gen = ipc_fork_gen()};
     return 0;
 }
 
@@ -172,7 +99,7 @@ static void disconnect(struct conn *c)
 /* Made by this process (not copied over fork from an ancestor) and still open. */
 static bool mine(const struct conn *c)
 {
-    return c->ctx && c->gen == fork_gen;
+    return c->ctx && c->gen == ipc_fork_gen();
 }
 
 /* Send a pre-formatted command and read its reply. 0 with *reply set, or -errno. */
@@ -188,7 +115,7 @@ static int run(struct flag *f, struct conn *c, const struct cmd *cmd, redisReply
         int saved = errno;
         if (r)
             freeReplyObject(r);
-        c->err = classify(c->ctx, saved, c->why, sizeof c->why);
+        c->err = ipc_redis_classify(c->ctx, saved, &timeout, c->why, sizeof c->why);
         return flag_fail(f, c->err, "%s: %s: %s", name_of(f), cmd->name, c->why);
     }
     redisReply *rep = r;
@@ -347,13 +274,12 @@ static void teardown(struct flag *f, struct redis_state *s)
 
 static int redis_open(struct flag *f, const struct flag_config *cfg, enum via via)
 {
-    pthread_once(&fork_gen_once, watch_forks);
-    ignore_sigpipe_if_default();
+    ipc_redis_conn_init();
     struct redis_state *s = calloc(1, sizeof *s);
     if (!s)
         return flag_fail(f, -ENOMEM, "%s: out of memory", name_of(f));
     s->via = via;
-    s->opener_gen = fork_gen;
+    s->opener_gen = ipc_fork_gen();
     f->priv = s;
     int rc = make_key(f, s);
     if (rc == 0)
@@ -381,7 +307,7 @@ static int redis_tcp_open(struct flag *f, const struct flag_config *cfg)
 static int redis_attach(struct flag *f)
 {
     struct redis_state *s = f->priv;
-    ignore_sigpipe_if_default();
+    ipc_redis_conn_init();
     /* Normally empty here; anything else was copied over fork from an ancestor that was
      * attached, and is that process's to free, so it is only forgotten. */
     s->attached = (struct conn){0};
@@ -437,7 +363,7 @@ static int redis_detach(struct flag *f)
 static void redis_close(struct flag *f)
 {
     struct redis_state *s = f->priv;
-    if (s->opener_gen != fork_gen) {
+    if (s->opener_gen != ipc_fork_gen()) {
         /* Not the opener: the connection and the server belong to the process that opened
          * the flag. Drop this copy of the bookkeeping only. */
         free(s);

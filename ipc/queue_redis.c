@@ -8,6 +8,8 @@
 #ifdef IPCLAB_HAVE_HIREDIS
 
 #include "clock.h"
+#include "fork_gen.h"
+#include "redis_conn.h"
 #include "redis_server.h"
 #include "shared.h"
 
@@ -77,7 +79,7 @@
  * command without touching errno, so the first failure is kept here and reported again. */
 struct conn {
     redisContext *ctx;
-    unsigned gen; /* fork generation it was made in (see fork_gen) */
+    unsigned gen; /* fork generation it was made in (see ipc_fork_gen) */
     int err;      /* -errno of its first failure, or 0 */
     char why[128];
 };
@@ -113,63 +115,12 @@ struct redis_state {
     unsigned unacked; /* received and not acked, newest first at the left of pending */
 };
 
-/*
- * Bumped in every child of fork(). A connection remembers the generation it was made in; a
- * different one means the memory was copied over fork and the socket belongs to an ancestor,
- * so it must never be used (two processes' commands would interleave on one stream) nor
- * freed. A counter compare costs nothing next to the round trip.
- */
-static unsigned fork_gen;
-static pthread_once_t fork_gen_once = PTHREAD_ONCE_INIT;
-
-static void on_fork_child(void)
-{
-    fork_gen++;
-}
-
-static void watch_forks(void)
-{
-    pthread_atfork(NULL, NULL, on_fork_child);
-}
-
-/* hiredis writes with write(2), not send(MSG_NOSIGNAL): a command to a server that died
- * would raise SIGPIPE and kill the process without a word instead of failing with EPIPE.
- * A handler somebody installed is left alone. */
-static void ignore_sigpipe_if_default(void)
-{
-    struct sigaction old;
-    if (sigaction(SIGPIPE, NULL, &old) == 0 && !(old.sa_flags & SA_SIGINFO) &&
-        old.sa_handler == SIG_DFL)
-        signal(SIGPIPE, SIG_IGN);
-}
-
-/* Turn a failed context into -errno and a reason. A socket timeout is -EIO, not
- * -ETIMEDOUT: recv's -ETIMEDOUT means "nothing arrived", and a stuck server is not that. */
-static int classify(const redisContext *c, int saved_errno, char *why, size_t len)
-{
-    int err = -EIO;
-    switch (c->err) {
-    case REDIS_ERR_IO:
-        if (saved_errno == EAGAIN || saved_errno == EWOULDBLOCK) {
-            snprintf(why, len, "the server did not answer within %d s",
-                     TIMEOUT_S + BLOCK_CHUNK_MS / 1000);
-            return -EIO;
-        }
-        err = saved_errno > 0 ? -saved_errno : -EIO;
-        break;
-    case REDIS_ERR_EOF:
-        err = -ECONNRESET;
-        break;
-    case REDIS_ERR_PROTOCOL:
-        err = -EPROTO;
-        break;
-    case REDIS_ERR_OOM:
-        err = -ENOMEM;
-        break;
-    }
-    snprintf(why, len, "%s", c->errstr[0] ? c->errstr : "unknown error");
-    return err;
-}
+/* A socket timeout is -EIO, not -ETIMEDOUT: recv's -ETIMEDOUT means "nothing arrived", and a
+ * stuck server is not that. */
+#define STR_(x) #x
+#define STR(x) STR_(x)
+static const struct ipc_redis_timeout timeout = {
+    -EIO, "the server did not answer within " STR(TIMEOUT_S) " s of a reply's due time"};
 
 /* A new connection from this process, with command timeouts and close-on-exec. */
 static int connect_new(struct ipc_queue *q, struct redis_state *s, struct conn *out)
@@ -177,29 +128,13 @@ static int connect_new(struct ipc_queue *q, struct redis_state *s, struct conn *
     struct timeval connect_tv = {.tv_sec = TIMEOUT_S};
     struct timeval reply_tv = {.tv_sec = TIMEOUT_S + BLOCK_CHUNK_MS / 1000,
                                .tv_usec = (BLOCK_CHUNK_MS % 1000) * 1000};
-    errno = 0;
-    redisContext *c = redisConnectUnixWithTimeout(s->socket, connect_tv);
-    int saved = errno;
-    if (!c)
-        return ipc_queue_fail(q, -ENOMEM, "redis: connect to %s: out of memory", s->socket);
-    char why[128];
-    int rc = 0;
-    if (c->err) {
-        rc = classify(c, saved, why, sizeof why);
-    } else if (redisSetTimeout(c, reply_tv) != REDIS_OK) {
-        rc = classify(c, errno, why, sizeof why);
-    } else if (fcntl(c->fd, F_SETFD, FD_CLOEXEC) < 0) {
-        /* An exec'd child (redis-server itself) must not keep this socket open. */
-        rc = -errno;
-        snprintf(why, sizeof why, "FD_CLOEXEC: %s", strerror(errno));
-    } else {
-        rc = ipc_redis_auth(c, s->password, why, sizeof why);
-    }
-    if (rc < 0) {
-        redisFree(c);
+    redisContext *c;
+    char why[200];
+    int rc = ipc_redis_connect(s->socket, NULL, 0, connect_tv, reply_tv, s->password, &timeout,
+                               &c, why, sizeof why);
+    if (rc < 0)
         return ipc_queue_fail(q, rc, "redis: connect to %s: %s", s->socket, why);
-    }
-    *out = (struct conn){.ctx = c, .gen = fork_gen};
+    *out = (struct conn){.ctx = c, .gen = ipc_fork_gen()};
     return 0;
 }
 
@@ -213,7 +148,7 @@ static void disconnect(struct conn *c)
 /* Made by this process (not copied over fork from an ancestor) and still open. */
 static bool mine(const struct conn *c)
 {
-    return c->ctx && c->gen == fork_gen;
+    return c->ctx && c->gen == ipc_fork_gen();
 }
 
 /* Send one command (argv[0] is its name) and read its reply. 0 with *reply set (never an
@@ -231,7 +166,7 @@ static int command(struct ipc_queue *q, struct conn *c, int argc, const char **a
         int saved = errno;
         if (r)
             freeReplyObject(r);
-        c->err = classify(c->ctx, saved, c->why, sizeof c->why);
+        c->err = ipc_redis_classify(c->ctx, saved, &timeout, c->why, sizeof c->why);
         return ipc_queue_fail(q, c->err, "redis: %s: %s", argv[0], c->why);
     }
     redisReply *rep = r;
@@ -392,8 +327,7 @@ static void teardown(struct ipc_queue *q, struct redis_state *s)
 
 static int redis_open(struct ipc_queue *q, const struct ipc_queue_config *cfg)
 {
-    pthread_once(&fork_gen_once, watch_forks);
-    ignore_sigpipe_if_default();
+    ipc_redis_conn_init();
     size_t max_msg = cfg->max_msg ? cfg->max_msg : IPC_QUEUE_MAX_MSG;
     if (max_msg > IPC_QUEUE_MAX_MSG)
         return ipc_queue_fail(q, -EINVAL, "redis: max_msg %zu exceeds the %d-byte limit", max_msg,
@@ -407,7 +341,7 @@ static int redis_open(struct ipc_queue *q, const struct ipc_queue_config *cfg)
         return ipc_queue_fail(q, -ENOMEM, "redis: out of memory");
     s->max_msg = max_msg;
     s->nslots = n;
-    s->opener_gen = fork_gen;
+    s->opener_gen = ipc_fork_gen();
     q->priv = s;
     int rc = make_keys(q, s);
     if (rc == 0)
@@ -525,7 +459,7 @@ static void release(struct redis_state *s, bool clean)
 static int redis_attach(struct ipc_queue *q)
 {
     struct redis_state *s = q->priv;
-    ignore_sigpipe_if_default();
+    ipc_redis_conn_init();
     /* Normally empty here; anything else was copied over fork from an attached ancestor and
      * is that process's to free and release: forgotten only. */
     s->attached = (struct conn){0};
@@ -750,7 +684,7 @@ static void delete_lists(struct ipc_queue *q, struct redis_state *s)
 static void redis_close(struct ipc_queue *q)
 {
     struct redis_state *s = q->priv;
-    if (s->opener_gen != fork_gen) {
+    if (s->opener_gen != ipc_fork_gen()) {
         /* Not the opener: the server, the lists and the parent's connection belong to the
          * process that opened the queue. Drop this process's mapping and bookkeeping. */
         ipc_shared_free(s->slots, s->slots_size);

@@ -3,6 +3,8 @@
  * an io_uring made by each process when it attaches. */
 #include "queue.h"
 
+#include "fork_gen.h"
+
 #include <stdio.h>
 
 #ifdef IPCLAB_HAVE_URING
@@ -89,24 +91,6 @@ struct uring_state {
     uint64_t seq; /* numbers the requests, so a stale completion is never taken for ours */
 };
 
-/*
- * Bumped in every child of fork(). The attachment remembers the generation it was made in;
- * a different one means the ring was copied from an ancestor and must not be used. A
- * counter compare costs nothing next to a getpid() system call per message.
- */
-static unsigned fork_gen;
-static pthread_once_t fork_gen_once = PTHREAD_ONCE_INIT;
-
-static void on_fork_child(void)
-{
-    fork_gen++;
-}
-
-static void watch_forks(void)
-{
-    pthread_atfork(NULL, NULL, on_fork_child);
-}
-
 static int set_sndbuf(struct ipc_queue *q, struct uring_state *s, size_t want)
 {
     /* The kernel doubles what it is given (half is its bookkeeping allowance). */
@@ -163,7 +147,7 @@ static int size_buffer(struct ipc_queue *q, struct uring_state *s, unsigned capa
 
 static int uring_open(struct ipc_queue *q, const struct ipc_queue_config *cfg)
 {
-    pthread_once(&fork_gen_once, watch_forks);
+    ipc_fork_gen_watch();
     size_t max_msg = cfg->max_msg ? cfg->max_msg : IPC_QUEUE_MAX_MSG;
     if (max_msg > IPC_QUEUE_MAX_MSG)
         return ipc_queue_fail(q, -EINVAL, "uring: max_msg %zu exceeds the %d-byte limit", max_msg,
@@ -195,7 +179,7 @@ static int uring_attach(struct ipc_queue *q)
     /* Normally empty here; anything else was copied over fork from an attached ancestor and
      * is that process's ring: forgotten, not used. */
     s->have_ring = false;
-    s->gen = fork_gen;
+    s->gen = ipc_fork_gen();
     /* COOP_TASKRUN: completions are posted when this process enters the kernel, which it
      * does to wait anyway, rather than by interrupting it. */
     struct io_uring_params p = {.flags = IORING_SETUP_COOP_TASKRUN};
@@ -213,7 +197,7 @@ static int uring_attach(struct ipc_queue *q)
 
 static int check_mine(struct ipc_queue *q, struct uring_state *s, const char *what)
 {
-    if (s->gen != fork_gen)
+    if (s->gen != ipc_fork_gen())
         return ipc_queue_fail(q, -EBADF,
                               "uring: %s: the ring was made by another process (a ring is not "
                               "shared over fork: detach, then attach in this process)",
