@@ -87,6 +87,7 @@ int cmd_counter(int argc, char **argv);
 int cmd_find_primes(int argc, char **argv);
 int cmd_flags(int argc, char **argv);
 int cmd_memo(int argc, char **argv);
+int cmd_model(int argc, char **argv);
 int cmd_payload(int argc, char **argv);
 int cmd_pi(int argc, char **argv);
 int cmd_queue(int argc, char **argv);

@@ -3,6 +3,8 @@
 #include "cli.h"
 
 #include "../flags/flag.h"
+#include "../ipc/calibrate.h"
+#include "../ipc/cost_model.h"
 #include "../ipc/cpu.h"
 #include "../ipc/verify.h"
 
@@ -30,7 +32,13 @@ static void usage(FILE *out)
             "  -f, --flag NAME       flag backend the workers share (default atomic;\n"
             "                        'ipclab flags' lists them; none = the naive pool)\n"
             "  -w, --workers N       worker processes, 1..%d (default: CPUs available)\n"
-            "  -k, --check-every K   check the flag after every K candidates (default 1000)\n"
+            "  -k, --check-every K   check the flag after every K candidates (default 1000);\n"
+            "                        auto: the smallest K whose predicted overhead is at\n"
+            "                        most 1%% (auto:0.5%% for another target), chosen per\n"
+            "                        number from the cost model (see ipclab model --help)\n"
+            "      --calibration F   auto: take the model's inputs for the flag from the\n"
+            "                        calibration file F (ipclab model --format tsv writes\n"
+            "                        one, so does make bench) instead of measuring them\n"
             "  -c, --serial-cutoff C less-naive: try factors below C serially first (default 21)\n"
             "      --book            the chapter's five numbers\n"
             "  -r, --repeat R        verify every number R times (default 1)\n"
@@ -57,7 +65,12 @@ static void usage(FILE *out)
             "stop_latency_ns runs from the first raise to the last worker leaving its loop\n"
             "(null when nothing was raised); cpus lists each worker's CPU (null: not pinned);\n"
             "server_cpu is where the flag's server is pinned (null: not pinned or no server)\n"
-            "and server_last_cpu where it last ran.\n",
+            "and server_last_cpu where it last ran. check_every_mode is fixed or auto; with\n"
+            "auto: overhead_target (a fraction), the model's inputs work_ns, model_check_ns\n"
+            "and raise_ns (null when unknown) from model_source (calibrated or file), and\n"
+            "its predictions for the chosen check_every: predicted_overhead (a fraction),\n"
+            "predicted_stop_ns (average) and predicted_stop_worst_ns, and target_met (false\n"
+            "when even the largest useful K predicts more); all null with a fixed K.\n",
             IPC_VERIFY_MAX_WORKERS);
 }
 
@@ -138,7 +151,46 @@ static void print_int_or_null(int v)
         printf("null");
 }
 
-static void print_json(const struct ipc_verify *v, const struct ipc_verify_result *r, unsigned run)
+/* --check-every auto: the target, the model's inputs and where they came from. */
+struct auto_k {
+    bool on;
+    double target;
+    const char *calibration; /* a file, or NULL: measured */
+    struct ipc_cost_inputs in;
+    bool target_met; /* for the current number */
+};
+
+static void print_ns_or_null(double ns)
+{
+    if (ns >= 0)
+        printf("%.1f", ns);
+    else
+        printf("null");
+}
+
+static void print_model_json(const struct auto_k *a, uint64_t k)
+{
+    if (!a->on) {
+        printf(",\"check_every_mode\":\"fixed\",\"overhead_target\":null,\"model_source\":null"
+               ",\"work_ns\":null,\"model_check_ns\":null,\"raise_ns\":null"
+               ",\"predicted_overhead\":null,\"predicted_stop_ns\":null"
+               ",\"predicted_stop_worst_ns\":null,\"target_met\":null");
+        return;
+    }
+    printf(",\"check_every_mode\":\"auto\",\"overhead_target\":%.6g,\"model_source\":\"%s\""
+           ",\"work_ns\":%.4f,\"model_check_ns\":%.3f,\"raise_ns\":",
+           a->target, a->calibration ? "file" : "calibrated", a->in.work_ns, a->in.check_ns);
+    print_ns_or_null(a->in.raise_ns);
+    printf(",\"predicted_overhead\":%.6g,\"predicted_stop_ns\":",
+           ipc_cost_overhead(&a->in, k));
+    print_ns_or_null(ipc_cost_stop_avg_ns(&a->in, k));
+    printf(",\"predicted_stop_worst_ns\":");
+    print_ns_or_null(ipc_cost_stop_worst_ns(&a->in, k));
+    printf(",\"target_met\":%s", a->target_met ? "true" : "false");
+}
+
+static void print_json(const struct ipc_verify *v, const struct ipc_verify_result *r, unsigned run,
+                       const struct auto_k *a)
 {
     const struct ipc_verify_opts *o = &v->opts;
     printf("{\"number\":\"%llu\",\"prime\":%s,\"factor\":", (unsigned long long)r->n,
@@ -168,10 +220,11 @@ static void print_json(const struct ipc_verify *v, const struct ipc_verify_resul
     print_int_or_null(f->server_pid ? f->server_cpu : -1);
     printf(",\"server_last_cpu\":");
     print_int_or_null(f->server_pid ? ipc_cpu_last_of(f->server_pid) : -1);
+    print_model_json(a, o->check_every);
     printf("}\n");
 }
 
-static void print_table_header(const struct ipc_verify *v)
+static void print_table_header(const struct ipc_verify *v, const struct auto_k *a)
 {
     const struct ipc_verify_opts *o = &v->opts;
     printf("# strategy %s, flag %s (one check %.2f ns, calibrated), %u worker%s",
@@ -182,27 +235,50 @@ static void print_table_header(const struct ipc_verify *v)
         for (int i = 0; i < o->ncpus && (unsigned)i < o->workers; i++)
             printf("%s%d", i ? "," : " ", o->cpus[i]);
     }
-    printf(", check every %llu", (unsigned long long)o->check_every);
+    if (a->on)
+        printf(", check every K chosen per number for at most %g%% overhead", a->target * 100);
+    else
+        printf(", check every %llu", (unsigned long long)o->check_every);
     const struct flag *f = v->flag;
     if (f->server_pid && f->server_cpu >= 0)
         printf(", server pid %d pinned to CPU %d", f->server_pid, f->server_cpu);
     else if (f->server_pid)
         printf(", server pid %d not pinned", f->server_pid);
     printf("\n");
-    printf("%-22s %-6s %-12s %10s %10s %10s %12s %10s\n", "number", "prime", "factor", "wall_ms",
+    if (a->on) {
+        printf("# model (%s): w %.3f ns per candidate, c %.3f ns per check, r ", 
+               a->calibration ? a->calibration : "calibrated now", a->in.work_ns, a->in.check_ns);
+        if (a->in.raise_ns >= 0)
+            printf("%.0f ns raise-to-seen\n", a->in.raise_ns);
+        else
+            printf("unknown (%s is not shared between processes)\n", v->flag->ops->name);
+    }
+    printf("%-22s %-6s %-12s %10s %10s %10s %12s %10s", "number", "prime", "factor", "wall_ms",
            "checks", "check_ms", "candidates", "stop_us");
+    if (a->on)
+        printf(" %12s %9s %12s", "K", "pred_ovh%", "pred_stop_us");
+    printf("\n");
 }
 
-static void print_table(const struct ipc_verify_result *r)
+static void print_table(const struct ipc_verify_result *r, const struct auto_k *a, uint64_t k)
 {
     char factor[24] = "-", stop[24] = "-";
     if (r->factor)
         snprintf(factor, sizeof factor, "%llu", (unsigned long long)r->factor);
     if (r->stop_latency_ns >= 0)
         snprintf(stop, sizeof stop, "%.1f", (double)r->stop_latency_ns / 1e3);
-    printf("%-22llu %-6s %-12s %10.3f %10llu %10.3f %12llu %10s\n", (unsigned long long)r->n,
+    printf("%-22llu %-6s %-12s %10.3f %10llu %10.3f %12llu %10s", (unsigned long long)r->n,
            r->prime ? "yes" : "no", factor, (double)r->wall_ns / 1e6, (unsigned long long)r->checks,
            r->check_ns / 1e6, (unsigned long long)r->candidates, stop);
+    if (a->on) {
+        char pstop[24] = "-";
+        double ps = ipc_cost_stop_avg_ns(&a->in, k);
+        if (ps >= 0)
+            snprintf(pstop, sizeof pstop, "%.1f", ps / 1e3);
+        printf(" %12llu %8.3f%s %12s", (unsigned long long)k, ipc_cost_overhead(&a->in, k) * 100,
+               a->target_met ? " " : "!", pstop);
+    }
+    putchar('\n');
 }
 
 int cmd_verify(int argc, char **argv)
@@ -217,6 +293,7 @@ int cmd_verify(int argc, char **argv)
         OPT_REDIS_HOST,
         OPT_REDIS_PORT,
         OPT_REDIS_PASSWORD,
+        OPT_CALIBRATION,
     };
     static const struct option opts[] = {
         {"strategy", required_argument, NULL, 's'},
@@ -234,6 +311,7 @@ int cmd_verify(int argc, char **argv)
         {"redis-host", required_argument, NULL, OPT_REDIS_HOST},
         {"redis-port", required_argument, NULL, OPT_REDIS_PORT},
         {"redis-password", required_argument, NULL, OPT_REDIS_PASSWORD},
+        {"calibration", required_argument, NULL, OPT_CALIBRATION},
         {"help", no_argument, NULL, 'h'},
         {0, 0, 0, 0},
     };
@@ -250,6 +328,7 @@ int cmd_verify(int argc, char **argv)
     const char *flag_name = "atomic";
     struct flag_config cfg = {0};
     bool book = false, json = false, pin = true;
+    struct auto_k a = {.target = IPC_COST_DEFAULT_TARGET};
     uint64_t repeat = 1, u;
 
     optind = 0;
@@ -269,7 +348,22 @@ int cmd_verify(int argc, char **argv)
             o.workers = (unsigned)u;
             break;
         case 'k':
+            if (strncmp(optarg, "auto", 4) == 0 && (optarg[4] == '\0' || optarg[4] == ':')) {
+                char why[256];
+                a.on = true;
+                a.target = IPC_COST_DEFAULT_TARGET;
+                if (optarg[4] == ':' && ipc_cost_parse_target(optarg + 5, &a.target, why,
+                                                              sizeof why) < 0)
+                    return cli_error(CLI_USAGE, CMD, "--check-every: %s", why);
+                break;
+            }
+            a.on = false;
             CLI_NUM_OPT(CMD, o.check_every, "check-every", 1, UINT64_MAX);
+            break;
+        case OPT_CALIBRATION:
+            if (!*optarg)
+                return cli_error(CLI_USAGE, CMD, "--calibration: empty path");
+            a.calibration = optarg;
             break;
         case 'c':
             CLI_NUM_OPT(CMD, o.serial_cutoff, "serial-cutoff", 0, UINT64_MAX);
@@ -329,6 +423,8 @@ int cmd_verify(int argc, char **argv)
     }
     if (!pin)
         o.cpus = NULL, o.ncpus = 0;
+    if (a.calibration && !a.on)
+        return cli_error(CLI_USAGE, CMD, "--calibration needs --check-every auto");
     if (cfg.redis_port && !cfg.redis_host)
         cfg.redis_host = "127.0.0.1";
     cfg.participants = o.workers + 1; /* the workers and the parent (calibration, serial) */
@@ -365,6 +461,16 @@ int cmd_verify(int argc, char **argv)
     }
 
     char why[256];
+    if (a.on && a.calibration) { /* bad input, found before any server starts */
+        int got = ipc_calibration_read(a.calibration, ops->name, &a.in, why, sizeof why);
+        if (got == 0 && !ipc_cost_inputs_valid(&a.in))
+            got = -EINVAL, snprintf(why, sizeof why, "%s: unusable inputs", a.calibration);
+        if (got < 0) {
+            free(ns.v);
+            return cli_error(got == -ENOENT || got == -EINVAL ? CLI_USAGE : CLI_RUNTIME, CMD,
+                             "%s", why);
+        }
+    }
     int probed = flag_probe(ops, why, sizeof why);
     /* An existing Redis server makes a missing local redis-server binary irrelevant. */
     if (probed == -ENOENT && (cfg.redis_socket || cfg.redis_host))
@@ -380,23 +486,35 @@ int cmd_verify(int argc, char **argv)
         return cli_error(CLI_RUNTIME, CMD, "%s", f.errstr);
     }
     struct ipc_verify v;
+    if (a.on && !a.calibration && ipc_calibrate(&f, o.cpus, o.ncpus, &a.in, why, sizeof why) < 0) {
+        flag_close(&f);
+        free(ns.v);
+        return cli_error(CLI_RUNTIME, CMD, "calibrating %s: %s", ops->name, why);
+    }
     if (ipc_verify_init(&v, &f, &o) < 0) {
         rc = cli_error(CLI_RUNTIME, CMD, "%s", v.errstr);
     } else {
+        /* One measurement of c: the model's, when it was just made (same method). */
+        if (a.on && !a.calibration)
+            v.check_cost_ns = a.in.check_ns;
         if (!json)
-            print_table_header(&v);
+            print_table_header(&v, &a);
         for (unsigned run = 1; run <= repeat && rc == CLI_OK; run++) {
             for (size_t i = 0; i < ns.n && rc == CLI_OK; i++) {
                 struct ipc_verify_result r;
+                if (a.on)
+                    a.target_met = ipc_cost_choose_k(&a.in, a.target,
+                                                     ipc_verify_max_check_every(&v.opts, ns.v[i]),
+                                                     &v.opts.check_every);
                 if (ipc_verify_number(&v, ns.v[i], &r) < 0) {
                     rc = cli_error(CLI_RUNTIME, CMD, "%llu with flag %s: %s",
                                    (unsigned long long)ns.v[i], ops->name, v.errstr);
                     break;
                 }
                 if (json)
-                    print_json(&v, &r, run);
+                    print_json(&v, &r, run, &a);
                 else
-                    print_table(&r);
+                    print_table(&r, &a, v.opts.check_every);
             }
             if (cli_flush() < 0 && rc == CLI_OK)
                 rc = CLI_RUNTIME; /* nobody reads the results any more: stop measuring */

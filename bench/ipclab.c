@@ -18,6 +18,7 @@ static const struct subcommand subcommands[] = {
     {"find-primes", cmd_find_primes, "count primes with workers fed from a queue, by job size"},
     {"flags", cmd_flags, "list the flag backends and whether each can run here"},
     {"memo", cmd_memo, "a function's results cached on disk, kept between runs"},
+    {"model", cmd_model, "the flag's cost model: check cost, stop latency, the interval to use"},
     {"payload", cmd_payload, "hand a large object to workers: pipe, file, shared memory, serial"},
     {"pi", cmd_pi, "estimate pi by Monte Carlo with threads, GIL threads or processes"},
     {"queue", cmd_queue, "work queues between processes: transports, sentinels, lost work"},

@@ -202,6 +202,30 @@ static int run_pool(struct ipc_verify *v, struct wl_range r, struct ipc_verify_r
     return 0;
 }
 
+uint64_t ipc_verify_max_check_every(const struct ipc_verify_opts *o, uint64_t n)
+{
+    if (n < 3 || n % 2 == 0)
+        return 1; /* no search loop runs */
+    uint64_t count;
+    unsigned parts = o->workers;
+    switch (o->strategy) {
+    case IPC_STRATEGY_SERIAL:
+        count = wl_range_count(wl_prime_candidates(n, 3));
+        parts = 1;
+        break;
+    case IPC_STRATEGY_LESS_NAIVE:
+        count = wl_range_count(
+            wl_prime_candidates(n, o->serial_cutoff > 3 ? o->serial_cutoff : 3));
+        break;
+    default:
+        count = wl_range_count(wl_prime_candidates(n, 3));
+    }
+    if (parts < 1)
+        parts = 1;
+    uint64_t most = count / parts + (count % parts != 0);
+    return most ? most : 1;
+}
+
 int ipc_verify_number(struct ipc_verify *v, uint64_t n, struct ipc_verify_result *r)
 {
     *r = (struct ipc_verify_result){.n = n, .stop_latency_ns = -1};

@@ -72,6 +72,10 @@ int ipc_verify_init(struct ipc_verify *v, struct flag *f, const struct ipc_verif
  */
 int ipc_verify_number(struct ipc_verify *v, uint64_t n, struct ipc_verify_result *r);
 
+/* The most candidates one search loop gets for n with o's strategy, workers and cutoff (at
+ * least 1): a check interval beyond it is the same as never checking. */
+uint64_t ipc_verify_max_check_every(const struct ipc_verify_opts *o, uint64_t n);
+
 /* Release the result slots (the flag stays open: its opener closes it). */
 void ipc_verify_fini(struct ipc_verify *v);
 

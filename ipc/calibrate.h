@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/* Measure the cost model's inputs on this machine (work per candidate, cost of a check,
+ * raise-to-seen) for an open flag, and read them back from a calibration file. */
+#ifndef IPCLAB_IPC_CALIBRATE_H
+#define IPCLAB_IPC_CALIBRATE_H
+
+#include "../flags/flag.h"
+#include "cost_model.h"
+
+#include <stddef.h>
+
+/* The prime w is measured on: 18 digits like the chapter's numbers, so every division in the
+ * batch is a full 64-bit one and none stops early on a factor. */
+#define IPC_CALIBRATE_WORK_PRIME 100000000000000003ull
+
+/*
+ * Measure all three inputs for f (open in this process, not attached), once per backend and
+ * placement for the life of the process; later calls return the cached figures.
+ * - w: trial division of IPC_CALIBRATE_WORK_PRIME, ns per candidate (median of 5 batches of
+ *   2^18 candidates, about 0.4 ms each here);
+ * - c: ipc_check_cost() on an attached f (search.h);
+ * - r: one way, a raise in this process to a forked partner that checks f back to back
+ *   seeing it (median of 21 rounds; each round the partner attaches, the raise is stamped
+ *   with the monotonic clock in this process and the sight in the partner, both detach and
+ *   this process resets f); -1 for a backend that is not FLAG_PROP_SHARED.
+ * This process does w and c, and raises, pinned to cpus[0]; the partner runs on
+ * cpus[1 % ncpus] (where worker 1 of a pool runs). cpus NULL: nothing is pinned.
+ * 0, or -errno with a one-line reason in why (f is left open, clear, not attached).
+ */
+int ipc_calibrate(struct flag *f, const int *cpus, int ncpus, struct ipc_cost_inputs *in,
+                  char *why, size_t len);
+
+/* Only w, measured as above (cached; on the CPU the caller runs on at the first call). */
+double ipc_calibrate_work_ns(void);
+
+/*
+ * A calibration file: the model's inputs measured once and reused (`ipclab model --format
+ * tsv` writes one, so does `make bench`). Text, tab-separated, '#' lines are comments:
+ *     flag    work_ns check_ns        raise_ns
+ *     atomic  1.652   0.610   92.0
+ * the header first, then one row per backend; raise_ns "-" when unknown. Read the row of
+ * `flag` into *in. 0; -ENOENT if the file has no row for it; another -errno (unreadable,
+ * malformed: the line is named) with a one-line reason in why.
+ */
+int ipc_calibration_read(const char *path, const char *flag, struct ipc_cost_inputs *in,
+                         char *why, size_t len);
+
+/* The header line of a calibration file (no newline). */
+#define IPC_CALIBRATION_HEADER "flag\twork_ns\tcheck_ns\traise_ns"
+
+#endif
