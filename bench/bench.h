@@ -54,6 +54,7 @@ void bench_register_raise_to_seen(void);
 void bench_register_cacheline(void);
 void bench_register_verify(void);
 void bench_register_sweep(void);
+void bench_register_model(void);
 void bench_register_pi(void);      /* bench_pi.c */
 void bench_register_spawn(void);   /* bench_spawn.c */
 void bench_register_rng(void);     /* bench_rng.c */

@@ -4,7 +4,9 @@
  * checking too rarely delays the stop. */
 #include "bench.h"
 
+#include "../ipc/calibrate.h"
 #include "../ipc/clock.h"
+#include "../ipc/cost_model.h"
 #include "../ipc/verify.h"
 #include "../workloads/prime.h"
 
@@ -140,48 +142,57 @@ static const uint64_t composite_ladder[] = {
 };
 #define LADDER (sizeof prime_ladder / sizeof prime_ladder[0])
 
-/* Nanoseconds of trial division per candidate on this machine, measured once. */
-static double work_ns(void)
-{
-    static double w;
-    if (w > 0)
-        return w;
-    const uint64_t n = 1000000000000037u; /* prime: nothing divides */
-    struct wl_range r = {.lo = 3, .hi = 3 + 2 * (2000000 - 1)};
-    uint64_t t0 = ipc_now_ns();
-    volatile uint64_t sink = wl_trial_divide(n, r);
-    (void)sink;
-    w = (double)(ipc_now_ns() - t0) / 2000000.0;
-    return w;
-}
-
 static uint64_t pick_number(bool composite, uint64_t every, double check_ns)
 {
     const uint64_t *ladder = composite ? composite_ladder : prime_ladder;
     for (size_t i = 0; i < LADDER; i++) {
         double cand = (double)wl_range_count(wl_prime_candidates(ladder[i], 3));
-        double predicted = cand / 2 * (work_ns() + check_ns / (double)every) / 1e9;
+        double predicted = cand / 2 * (ipc_calibrate_work_ns() + check_ns / (double)every) / 1e9;
         if (predicted <= bench_cfg.sweep_budget)
             return ladder[i];
     }
     return ladder[LADDER - 1];
 }
 
-static void bm_sweep(gb_state *st, void *p)
-{
-    const struct flag_ops *ops = p;
-    uint64_t every = (uint64_t)gb_range(st, 0);
-    bool composite = gb_range(st, 1) != 0;
+/* The two harnesses of a paired point: the backend's and the `none` baseline's. */
+struct paired {
     struct flag f, fnone;
     struct ipc_verify v, vnone;
-    if (harness_open(st, &f, ops, &v, IPC_STRATEGY_POOL, every) < 0)
-        return;
-    if (harness_open(st, &fnone, flag_backend_find("none"), &vnone, IPC_STRATEGY_POOL, every) <
-        0) {
-        harness_close(&f, &v);
-        return;
+    struct ipc_cost_inputs model; /* the cost model's inputs for the backend, this placement */
+};
+
+static int paired_open(gb_state *st, struct paired *p, const struct flag_ops *ops, uint64_t every)
+{
+    if (harness_open(st, &p->f, ops, &p->v, IPC_STRATEGY_POOL, every) < 0)
+        return -1;
+    if (harness_open(st, &p->fnone, flag_backend_find("none"), &p->vnone, IPC_STRATEGY_POOL,
+                     every) < 0) {
+        harness_close(&p->f, &p->v);
+        return -1;
     }
-    uint64_t n = pick_number(composite, every, v.check_cost_ns);
+    char why[256];
+    if (ipc_calibrate(&p->f, harness_cpus, 2, &p->model, why, sizeof why) < 0) {
+        bench_skip(st, "calibrating the cost model: %s", why);
+        harness_close(&p->fnone, &p->vnone);
+        harness_close(&p->f, &p->v);
+        return -1;
+    }
+    return 0;
+}
+
+static void paired_close(struct paired *p)
+{
+    harness_close(&p->fnone, &p->vnone);
+    harness_close(&p->f, &p->v);
+}
+
+/*
+ * Verify n without a flag and with the backend, back to back, once per iteration; report
+ * the overhead (wall with / without - 1), the stop latency, and the model's inputs and
+ * predictions at the backend's interval next to them. 0, or -1 after bench_skip.
+ */
+static int paired_measure(gb_state *st, struct paired *p, uint64_t n)
+{
     char label[96];
     snprintf(label, sizeof label, "n=%llu", (unsigned long long)n);
     gb_set_label(st, label);
@@ -189,9 +200,9 @@ static void bm_sweep(gb_state *st, void *p)
     unsigned stops = 0;
     while (gb_keep_running_batch(st, 1)) {
         struct ipc_verify_result base, r;
-        if (ipc_verify_number(&vnone, n, &base) < 0 || ipc_verify_number(&v, n, &r) < 0) {
-            bench_skip(st, "%s%s", vnone.errstr, v.errstr);
-            goto out;
+        if (ipc_verify_number(&p->vnone, n, &base) < 0 || ipc_verify_number(&p->v, n, &r) < 0) {
+            bench_skip(st, "%s%s", p->vnone.errstr, p->v.errstr);
+            return -1;
         }
         gb_set_iteration_time(st, (double)r.wall_ns / 1e9);
         ratio_sum += (double)r.wall_ns / (double)base.wall_ns - 1;
@@ -202,17 +213,38 @@ static void bm_sweep(gb_state *st, void *p)
             stops++;
         }
     }
+    uint64_t k = p->v.opts.check_every, max_k = ipc_verify_max_check_every(&p->v.opts, n);
+    uint64_t k_eff = k < max_k ? k : max_k; /* beyond max_k nothing is checked */
+    const struct ipc_cost_inputs *m = &p->model;
     gb_counter(st, "overhead", ratio_sum, GB_COUNTER_AVG_ITERATIONS);
     gb_counter(st, "wall_none_ns", none_sum, GB_COUNTER_AVG_ITERATIONS);
     gb_counter(st, "checks", checks, GB_COUNTER_AVG_ITERATIONS);
-    gb_counter(st, "ns_per_check", v.check_cost_ns, GB_COUNTER_DEFAULT);
+    gb_counter(st, "ns_per_check", p->v.check_cost_ns, GB_COUNTER_DEFAULT);
     gb_counter(st, "candidates", (double)wl_range_count(wl_prime_candidates(n, 3)),
                GB_COUNTER_DEFAULT);
     if (stops)
         gb_counter(st, "stop_latency_ns", stop_sum / stops, GB_COUNTER_DEFAULT);
-out:
-    harness_close(&fnone, &vnone);
-    harness_close(&f, &v);
+    gb_counter(st, "k", (double)k, GB_COUNTER_DEFAULT);
+    gb_counter(st, "work_ns", m->work_ns, GB_COUNTER_DEFAULT);
+    gb_counter(st, "model_check_ns", m->check_ns, GB_COUNTER_DEFAULT);
+    gb_counter(st, "predicted_overhead", ipc_cost_overhead(m, k_eff), GB_COUNTER_DEFAULT);
+    if (m->raise_ns >= 0) {
+        gb_counter(st, "raise_ns", m->raise_ns, GB_COUNTER_DEFAULT);
+        gb_counter(st, "predicted_stop_ns", ipc_cost_stop_avg_ns(m, k_eff), GB_COUNTER_DEFAULT);
+    }
+    return 0;
+}
+
+static void bm_sweep(gb_state *st, void *arg)
+{
+    const struct flag_ops *ops = arg;
+    uint64_t every = (uint64_t)gb_range(st, 0);
+    bool composite = gb_range(st, 1) != 0;
+    struct paired p;
+    if (paired_open(st, &p, ops, every) < 0)
+        return;
+    paired_measure(st, &p, pick_number(composite, every, p.v.check_cost_ns));
+    paired_close(&p);
 }
 
 void bench_register_sweep(void)
@@ -235,5 +267,66 @@ void bench_register_sweep(void)
         gb_use_manual_time(b);
         gb_iterations(b, 1);
         gb_time_unit(b, GB_MS);
+    }
+}
+
+/* ---- model/<backend>/interval:<auto|1000>/number:<prime|composite> -------------------------- */
+
+/*
+ * The cost model put to the test on the chapter's scale: the interval the model chooses for
+ * a 1% overhead (as `ipclab verify --check-every auto` does) against the chapter's fixed
+ * 1000, each paired with the `none` baseline like a sweep point, on the chapter's 18-digit
+ * prime (overhead: every candidate is tried) and on a composite whose smallest factor lies at
+ * 30% of its square root, in worker 0's half (stop latency: worker 1 is stopped by the flag).
+ */
+static const uint64_t model_numbers[] = {
+    100109100129100151u, /* the chapter's prime */
+    100000000063137227u, /* 94868329 x 1054092563 */
+};
+#define MODEL_BOOK_EVERY 1000
+
+struct model_case {
+    const struct flag_ops *ops;
+    bool fixed;     /* the chapter's K = 1000, else the model's choice */
+    bool composite; /* model_numbers[1], else [0] */
+};
+
+static void bm_model(gb_state *st, void *arg)
+{
+    const struct model_case *c = arg;
+    uint64_t n = model_numbers[c->composite];
+    struct paired p;
+    if (paired_open(st, &p, c->ops, MODEL_BOOK_EVERY) < 0)
+        return;
+    if (!c->fixed) {
+        uint64_t k;
+        ipc_cost_choose_k(&p.model, IPC_COST_DEFAULT_TARGET,
+                          ipc_verify_max_check_every(&p.v.opts, n), &k);
+        p.v.opts.check_every = k;
+    }
+    if (paired_measure(st, &p, n) == 0)
+        gb_counter(st, "target", c->fixed ? 0 : IPC_COST_DEFAULT_TARGET, GB_COUNTER_DEFAULT);
+    paired_close(&p);
+}
+
+void bench_register_model(void)
+{
+    for (size_t i = 0; i < flag_backend_count; i++) {
+        const struct flag_ops *ops = flag_backends[i];
+        if (!bench_backend_selected(ops->name) || !(ops->props & FLAG_PROP_SHARED))
+            continue;
+        for (int fixed = 0; fixed <= 1; fixed++) {
+            for (int composite = 0; composite <= 1; composite++) {
+                struct model_case *c = bench_alloc(sizeof *c);
+                *c = (struct model_case){.ops = ops, .fixed = fixed, .composite = composite};
+                char name[128];
+                snprintf(name, sizeof name, "model/%s/interval:%s/number:%s", ops->name,
+                         fixed ? "1000" : "auto", composite ? "composite" : "prime");
+                gb_bench *b = gb_register(name, bm_model, c);
+                gb_use_manual_time(b);
+                gb_iterations(b, 1);
+                gb_time_unit(b, GB_MS);
+            }
+        }
     }
 }

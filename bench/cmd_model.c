@@ -294,10 +294,18 @@ int cmd_model(int argc, char **argv)
     if (!pin)
         m.pool.cpus = NULL, m.pool.ncpus = 0;
     m.cfg.participants = 3; /* this process and the partner that sees the raise */
+    if (m.calibration) { /* a bad file is bad input: said before anything is printed */
+        struct ipc_cost_inputs unused;
+        int rc = ipc_calibration_read(m.calibration, "", &unused, why, sizeof why);
+        if (rc != -ENOENT) /* a valid file has no row for "" */
+            return cli_error(CLI_USAGE, CMD, "%s", why);
+    }
     bool explicit = nchosen > 0;
+    /* Unnamed: every backend a raise reaches; with a file, every backend it has a row for. */
     if (!explicit)
         for (size_t i = 0; i < flag_backend_count && nchosen < 64; i++)
-            if (flag_backends[i]->props & FLAG_PROP_SHARED)
+            if (m.calibration ? flag_backends[i]->fast != FLAG_FAST_NOCHECK
+                              : flag_backends[i]->props & FLAG_PROP_SHARED)
                 chosen[nchosen++] = flag_backends[i];
 
     switch (m.format) {

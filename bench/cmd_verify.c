@@ -354,7 +354,8 @@ int cmd_verify(int argc, char **argv)
                 a.target = IPC_COST_DEFAULT_TARGET;
                 if (optarg[4] == ':' && ipc_cost_parse_target(optarg + 5, &a.target, why,
                                                               sizeof why) < 0)
-                    return cli_error(CLI_USAGE, CMD, "--check-every: %s", why);
+                    return cli_error(CLI_USAGE, CMD, "--check-every %s: %s",
+                                     CLI_QUOTED(optarg), why);
                 break;
             }
             a.on = false;

@@ -185,6 +185,7 @@ int main(int argc, char **argv)
     bench_register_cacheline();
     bench_register_verify();
     bench_register_sweep();
+    bench_register_model();
     bench_register_pi();
     bench_register_spawn();
     bench_register_rng();

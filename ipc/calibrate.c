@@ -306,7 +306,7 @@ int ipc_calibration_read(const char *path, const char *flag, struct ipc_cost_inp
             *tab = '\0';
         }
         struct ipc_cost_inputs row;
-        if (nf != 4 || !parse_field(field[1], false, &row.work_ns) || !(row.work_ns > 0) ||
+        if (nf != 4 || !field[0][0] || !parse_field(field[1], false, &row.work_ns) || !(row.work_ns > 0) ||
             !parse_field(field[2], false, &row.check_ns) ||
             !parse_field(field[3], true, &row.raise_ns)) {
             snprintf(why, len, "%s:%lu: a row is a flag name and three numbers >= 0 "

@@ -33,6 +33,7 @@ case "$profile" in
                   "raise-to-seen|15|$common --raise-rounds 200 --benchmark_filter=^raise-to-seen/(atomic|raw|mmap|locked)/"
                   "cacheline|1|$common --benchmark_filter=^cacheline/"
                   "sweep|5|$common --sweep-budget 0.1 --benchmark_filter=^sweep/atomic/check_every:(1|1000|1000000)/"
+                  "model|4|$common --benchmark_filter=^model/atomic/"
                   "pi|10|$common --benchmark_filter=^pi/(serial|gil-threads|processes)/workers:(1|2)/batch:0/"
                   "spawn|5|$common --benchmark_filter=^spawn/(thread|fork)/placement:same-core/"
                   "rng|3|$common --benchmark_filter=^rng-streams/"
@@ -55,6 +56,7 @@ case "$profile" in
                   "raise-to-seen|$((30 * scale))|$common --benchmark_filter=^raise-to-seen/"
                   "cacheline|$((5 * scale))|$common --benchmark_filter=^cacheline/"
                   "sweep|$((290 * scale))|$common --backends $sweep_backends --benchmark_filter=^sweep/"
+                  "model|$((100 * scale))|$common --backends $sweep_backends --benchmark_filter=^model/"
                   "pi|$((40 * scale))|$common --benchmark_filter=^pi/"
                   "spawn|$((80 * scale))|$common --benchmark_filter=^spawn"
                   "rng|$((14 * scale))|$common --benchmark_filter=^rng"
@@ -134,7 +136,7 @@ verify_reps() {
     elif [ "$1" = serial ] && [ "$profile" = default ]; then echo 0
     else echo "$server_reps"; fi
 }
-total_weight=0 steps=$((${#families[@]} + 1))
+total_weight=3 steps=$((${#families[@]} + 2))
 for f in "${families[@]}"; do total_weight=$((total_weight + $(cut -d'|' -f2 <<<"$f"))); done
 for s in "${strategies[@]}"; do
     for b in "${backends[@]}"; do
@@ -163,6 +165,13 @@ for f in "${families[@]}"; do
     mv "$partial/bench-$name.json.tmp" "$partial/bench-$name.json"
 done
 
+# The cost model's inputs for every flag backend, as a calibration file that
+# `ipclab verify --check-every auto --calibration` and `ipclab model --calibration` reuse.
+progress 3 "ipclab model: the cost model's inputs per backend"
+run "$ipclab" model --format tsv >"$partial/calibration.tsv.tmp" \
+    || { echo "bench.sh: ipclab model failed" >&2; exit 1; }
+mv "$partial/calibration.tsv.tmp" "$partial/calibration.tsv"
+
 for rep in $(seq "$reps"); do
     # Repetitions outermost: drift on a shared machine spreads over every configuration.
     for s in "${strategies[@]}"; do
@@ -184,4 +193,4 @@ run "$(dirname "$0")/../plots/render.sh" "$partial"
 mv "$partial" "$final"
 finished=1
 ln -sfn "$run_id" "$out/latest"
-echo "bench: results in $final (REPORT.md, figures, bench-*.json, verify.jsonl)" >&2
+echo "bench: results in $final (REPORT.md, figures, bench-*.json, verify.jsonl, calibration.tsv)" >&2

@@ -63,6 +63,38 @@ table=$(cat <<'EOF'
 2 --flag               verify 7 --flag
 2 --bogus              verify --bogus 7
 2 -x                   verify -x 7
+2 auto:abc             verify --check-every auto:abc 7
+2 0%                   verify --check-every auto:0% 7
+2 150%                 verify --check-every auto:150% 7
+2 autox                verify --check-every autox 7
+2 --check-every        verify --check-every auto: 7
+2 --calibration        verify --calibration '' -k auto 7
+2 --calibration        verify --calibration $F 7
+2 missing              verify -k auto --calibration $M 7
+2 plain                verify -k auto --calibration $F 7
+
+2 nope                 model --flag nope
+2 none                 model --flag none
+2 "''"                 model --flag ''
+2 0%                   model --target 0%
+2 abc                  model --target abc
+2 101%                 model --target 101%
+2 --target             model --target ''
+2 -1                   model --number -1
+2 18446744073709551616 model --number 18446744073709551616
+2 '0'                  model --workers 0
+2 100000               model --workers 100000
+2 xml                  model --format xml
+2 100000               model --server-cpu 100000
+2 --tmpdir             model --tmpdir ''
+2 --calibration        model --calibration ''
+2 missing              model --calibration $M
+2 plain                model --calibration $F
+2 foreign              model --calibration $D
+2 stray                model stray
+2 --bogus              model --bogus
+2 -x                   model -x
+2 --flag               model --flag
 
 2 '0'                  pi --workers 0
 2 100000               pi --workers 100000
