@@ -85,7 +85,7 @@ void bench_add_context(void)
     gb_add_custom_context("topology_source", topo.source);
     snprintf(buf, sizeof buf,
              "benchmark process on CPU %d; partner processes and worker 1 on CPU %d; "
-             "server:same-core = CPU %d, server:other-core = CPU %d; verify and sweep put "
+             "server:same-core = CPU %d, server:other-core = CPU %d; verify, sweep and model put "
              "their server on CPU %d",
              bench_cfg.cpu_main, bench_cfg.cpu_other, bench_cfg.cpu_main, bench_cfg.cpu_other,
              bench_cfg.cpu_main);

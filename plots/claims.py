@@ -47,6 +47,35 @@ THRESHOLDS = {
                      "factor of the step before's gain (diminishing returns; 1.1 allows noise)"),
     "C10_serial_wins": (1.0, "find-primes with one number per job over a pipe: slower than "
                              "serial by at least this factor"),
+    "C20_fixed_overhead": (0.05, "model family, K=1000: a measured overhead (with flag / "
+                                 "without - 1, on the prime) above this fraction is a flag the "
+                                 "fixed interval does not serve ..."),
+    "C20_fixed_stop_ns": (1e6, "... and so is a stop latency (on the composite) above this "
+                               "many ns: a search that runs on for a millisecond after the "
+                               "answer is known"),
+    "C20_auto_cut": (0.1, "the model's K fixes such a flag when its measured overhead is under "
+                          "C20_fixed_overhead or at most this fraction of the K=1000 overhead "
+                          "(one short run on a 2-vCPU VM shared with other work leaves tens of "
+                          "% of noise either way; the model's K must still cut the cost "
+                          "tenfold), with the stop latency under C20_fixed_stop_ns"),
+    "model_within": (50.0, "the cost model holds at a point when its error, (measured - "
+                           "predicted) / predicted, is within this many % either way (it "
+                           "predicts orders of magnitude: a factor of 1.5 still picks the "
+                           "right K)"),
+    "model_noise_floor": (0.02, "measured overheads under this fraction are noise: two back-to-"
+                                "back runs without any flag differ by that much ..."),
+    "model_quiet": (0.001, "... or more: the largest |measured overhead| among the sweep's "
+                           "points whose predicted overhead is under this fraction (checks "
+                           "that cost nothing measurable) is this run's noise level, if above "
+                           "model_noise_floor; the model is only tested where measured or "
+                           "predicted overhead exceeds it"),
+    "model_search_share": (0.5, "an over-predicted overhead is put down to the rest of the run "
+                                "(starting the pool) when the search, candidates / 2 x w, is "
+                                "under this fraction of the wall time without a flag: the "
+                                "model divides the checks' cost by the search alone"),
+    "model_stop_floor_x": (10.0, "stop latency has a floor the model's r misses when on every "
+                                 "in-memory backend the smallest measured stop latency is at "
+                                 "least this many times its r"),
 }
 
 # The transport the chapter's multiprocessing.Queue corresponds to (a pipe and a lock).
@@ -76,6 +105,7 @@ CLAIMS = [
     ("C17", "Unix domain sockets give about 50% more throughput than TCP loopback"),
     ("C18", "long pipelines reduce the benefit of Unix sockets"),
     ("C19", "a plain (non-persistent) queue loses its work when a process dies"),
+    ("C20", "one fixed check interval (every 1000 iterations) serves every kind of flag"),
 ]
 
 
@@ -466,6 +496,92 @@ def c10(s):
     return (HOLDS if tiny > t("C10_serial_wins") * st else FAILS), detail
 
 
+def med(st):
+    """The median of a summary's statistics (a dict), or None."""
+    return st.get("median") if isinstance(st, dict) else None
+
+
+def model_error(measured, predicted):
+    """The model's error in percent: (measured - predicted) / predicted * 100; None without
+    both or without a positive prediction (nothing to be wrong about)."""
+    if measured is None or predicted is None or predicted <= 0:
+        return None
+    return (measured - predicted) / predicted * 100
+
+
+def overhead_noise(s):
+    """(noise, points): this run's noise in a measured overhead (a fraction) and how many
+    sweep points it was read from (0: model_noise_floor alone). Where the model predicts an
+    overhead under model_quiet, whatever the sweep measured is the run's own scatter."""
+    quiet = [abs(med(p.get("ratio")) - 1) for kinds in s.get("sweep", {}).values()
+             for p in kinds.get("prime", {}).values()
+             if p.get("predicted_overhead") is not None and med(p.get("ratio")) is not None
+             and p["predicted_overhead"] < t("model_quiet")]
+    return max([t("model_noise_floor")] + quiet), len(quiet)
+
+
+def model_point(s, backend, interval):
+    """The model family's figures for one backend and interval ("auto" or "1000"): {k,
+    overhead (measured, prime), predicted_overhead, stop_ns (measured, composite),
+    predicted_stop_ns}, None where not measured; None without any."""
+    iv = s.get("model", {}).get(backend, {}).get("intervals", {}).get(interval)
+    if not iv:
+        return None
+    return {"k": iv.get("k") if iv.get("k") is not None else iv.get("k_composite"),
+            "target": iv.get("target"),
+            "overhead": med(iv.get("overhead")), "predicted_overhead": iv.get("predicted_overhead"),
+            "stop_ns": med(iv.get("stop_latency_ns")),
+            "predicted_stop_ns": iv.get("predicted_stop_ns")}
+
+
+def c20(s):
+    fixed = {}
+    for b in sorted(s.get("model", {})):
+        p = model_point(s, b, "1000")
+        if p and p["overhead"] is not None and p["stop_ns"] is not None:
+            fixed[b] = p
+    if not fixed:
+        return NOT_MEASURED, "needs model/<backend>/interval:1000 on the prime and the composite"
+    noise, _ = overhead_noise(s)
+    fails, unsure = [], []
+    for b, p in fixed.items():
+        over = p["overhead"] > t("C20_fixed_overhead")
+        if p["stop_ns"] > t("C20_fixed_stop_ns") or (over and p["overhead"] > noise):
+            fails.append(b)
+        elif over:  # above the bound, but no more than this run's noise: not a failure shown
+            unsure.append(b)
+    detail = "at K=1000: " + "; ".join("%s %s overhead, stop in %s" % (
+        b, pct(1 + p["overhead"]), ns(p["stop_ns"])) for b, p in fixed.items())
+    if not fails and not unsure:
+        return HOLDS, detail
+    if not fails:
+        return NOT_MEASURED, detail + "; %s above %s but within this run's noise (%s where " \
+            "the model predicts under %s)" % (", ".join(unsure), pct(1 + t("C20_fixed_overhead")),
+                                             "±%.0f%%" % (100 * noise),
+                                             pct(1 + t("model_quiet")))
+    fixes, why = [], []
+    for b in fails:
+        a, f = model_point(s, b, "auto"), fixed[b]
+        if not a or a["overhead"] is None or a["stop_ns"] is None:
+            why.append("%s: the model's K not measured" % b)
+            continue
+        ok = (a["overhead"] <= t("C20_fixed_overhead")
+              or a["overhead"] <= t("C20_auto_cut") * f["overhead"]) \
+            and a["stop_ns"] <= t("C20_fixed_stop_ns")
+        (fixes if ok else why).append(
+            "%s: the model's K=%s (%s target): %s overhead, stop in %s" % (
+                b, "?" if a["k"] is None else "%d" % a["k"],
+                "?" if not a["target"] else "%g%%" % (100 * a["target"]),
+                pct(1 + a["overhead"]), ns(a["stop_ns"])))
+    if unsure:
+        detail += " (%s: within this run's noise, ±%.0f%%)" % (", ".join(unsure), 100 * noise)
+    if why:
+        return FAILS, detail + ". " + "; ".join(why)
+    return DIFFERS, detail + ". " + "; ".join(fixes) + ". The interval a flag needs follows " \
+        "its check cost c against the work per candidate w (K = c / (w x target)): 1000 fits " \
+        "a cheap check, not every kind of flag"
+
+
 def c19(s):
     loss = s.get("queue_loss", {})
     if not loss:
@@ -501,7 +617,9 @@ VERDICTS = {"C1": (c1, "pi: gil-threads (an emulated GIL) vs serial", "pi_speedu
             "C14": (c14, "check cost: raw vs locked; conformance suite", "check_cost"),
             "C15": (c15, "check cost: mmap vs raw", "check_cost"),
             "C17": (c17, "redis-bench: Unix socket vs TCP loopback, no pipeline", "redis_bench"),
-            "C18": (c18, "redis-bench: Unix/TCP ratio by pipeline depth", "redis_bench")}
+            "C18": (c18, "redis-bench: Unix/TCP ratio by pipeline depth", "redis_bench"),
+            "C20": (c20, "model: the chapter's K=1000 vs the model's K per backend (1% target)",
+                    "model_overhead")}
 
 
 def evaluate(summary):

@@ -150,11 +150,77 @@ def read_bench(run_dir):
             continue
         if not isinstance(data, dict) or not isinstance(data.get("benchmarks"), list):
             raise InputError(f"{path}: not a Google Benchmark JSON file")
+        # A context that is not an object cannot be merged (a float raised a TypeError here;
+        # found by running the fuzzer's mutants of the sweep and model rows).
+        if not isinstance(data.get("context") or {}, dict):
+            raise InputError(f"{path}: 'context' is not an object")
         if merged is None:
             merged = {"context": {}, "benchmarks": []}
         merged["context"].update(data.get("context") or {})
         merged["benchmarks"].extend(data["benchmarks"])
     return merged
+
+
+# The counters of a sweep or model row that feed or come from the cost model: the interval
+# K, w, c, r (ns), the predicted overhead (a fraction, like `overhead`) and stop latency (ns);
+# raise_ns and predicted_stop_ns are absent for a backend that is not shared. Kept as medians
+# (numbers): they are the model's, not a measurement's spread.
+MODEL_FIELDS = ("k", "work_ns", "model_check_ns", "raise_ns", "predicted_overhead",
+                "predicted_stop_ns")
+# What the report needs besides to test the model against a point, kept as statistics like
+# every measurement: the overhead (a fraction), the checks made (both workers), the candidates
+# and the wall time without a flag.
+MODEL_MEASURED = ("overhead", "checks", "candidates", "wall_none_ns")
+MODEL_NUMBERS = ("prime", "composite")
+
+
+def model_row(rows, name, backend, params, counters):
+    """Keep one model/<backend>/interval:<auto|K>/number:<prime|composite> row's counters in
+    rows[backend][interval][number]."""
+    interval = params.get("interval")
+    if interval != "auto":
+        if interval is None or not re.fullmatch(r"[0-9]+", interval) or int(interval) == 0:
+            raise InputError(f"benchmark {name!r}: interval is neither auto nor a positive "
+                             f"whole number")
+        # written as convert.py writes numbers ("1000", not "01000"), so claims.py finds the
+        # chapter's interval under "1000"
+        interval = str(int(interval))
+    number_ = params.get("number")
+    if number_ not in MODEL_NUMBERS:
+        raise InputError(f"benchmark {name!r}: number is neither prime nor composite")
+    point = {f: med(counters.get(f)) for f in MODEL_FIELDS + ("target",)}
+    point.update({f: counters.get(f) for f in ("overhead", "stop_latency_ns")})
+    rows.setdefault(backend, {}).setdefault(interval, {})[number_] = point
+
+
+def model_summary(rows):
+    """Per backend: w, c, r (the median over the backend's model rows: each row calibrates
+    them afresh), and per interval the K chosen, the measured (statistics) and predicted
+    (a number) overhead on the prime (every candidate is tried) and stop latency on the
+    composite (worker 1 is stopped by the flag). The composite's overhead is not kept: the
+    flag saves worker 1's remaining work there, so it is negative and says nothing of the
+    check's cost; the prime has no stop latency."""
+    out = {}
+    for backend, intervals in sorted(rows.items()):
+        points = [p for iv in intervals.values() for p in iv.values()]
+
+        def pooled(field):
+            return med(stats([p[field] for p in points]))
+        entry = {"work_ns": pooled("work_ns"), "check_ns": pooled("model_check_ns"),
+                 "raise_ns": pooled("raise_ns"), "intervals": {}}
+        for interval, nums in sorted(intervals.items()):
+            prime, comp = nums.get("prime") or {}, nums.get("composite") or {}
+            entry["intervals"][interval] = {
+                "k": prime.get("k"), "k_composite": comp.get("k"),
+                "target": next((r["target"] for r in (prime, comp)
+                                if r.get("target") is not None), None),
+                "overhead": prime.get("overhead"),
+                "predicted_overhead": prime.get("predicted_overhead"),
+                "stop_latency_ns": comp.get("stop_latency_ns"),
+                "predicted_stop_ns": comp.get("predicted_stop_ns"),
+            }
+        out[backend] = entry
+    return out
 
 
 def summarise(run_dir):
@@ -171,9 +237,10 @@ def summarise(run_dir):
                "contended": {}, "raise": {}, "cacheline": None, "sweep": {}, "verify": {},
                "pi": {}, "spawn": {}, "spawn_memory": {}, "rng_streams": {}, "rng": {},
                "counter": {}, "queue": {}, "queue_latency": {}, "queue_loss": {},
-               "find_primes": {}, "payload": {}, "memo": {}, "redis_bench": {}, "errors": {},
-               "repetitions": 0}
+               "find_primes": {}, "payload": {}, "memo": {}, "redis_bench": {}, "model": {},
+               "errors": {}, "repetitions": 0}
     reps = 0
+    model_rows = {}
     for name, g in sorted(groups.items()):
         if g["errors"] and not g["time_ns"]:
             summary["errors"][name] = g["errors"][0]
@@ -200,12 +267,19 @@ def summarise(run_dir):
             k = int_param(params, "check_every", name)
             kind = "composite" if params.get("composite") == "1" else "prime"
             ov = counters.get("overhead")
-            summary["sweep"].setdefault(backend, {}).setdefault(kind, {})[k] = {
+            point = {
                 "ratio": None if ov is None else {x: 1 + ov[x] for x in ("median", "min", "max")},
                 "stop_latency_ns": counters.get("stop_latency_ns"),
                 "ns_per_check": counters.get("ns_per_check"),
                 "label": g.get("label", ""),
             }
+            # The cost model's inputs and predictions at this K; rows from before the model
+            # have none of them (None here: such a point is measured, not predicted).
+            point.update({f: med(counters.get(f)) for f in MODEL_FIELDS})
+            point.update({f: counters.get(f) for f in MODEL_MEASURED})
+            summary["sweep"].setdefault(backend, {}).setdefault(kind, {})[k] = point
+        elif family == "model":
+            model_row(model_rows, name, backend, params, counters)
         elif family == "pi":
             summary["pi"].setdefault(backend, {})["%s/%s" % (
                 params.get("workers", "?"), params.get("batch", "0"))] = {
@@ -260,6 +334,7 @@ def summarise(run_dir):
                 "lost_fraction": counters.get("lost_fraction"),
                 "ns_per_increment": counters.get("ns_per_increment")}
     summary["repetitions"] = reps
+    summary["model"] = model_summary(model_rows)
 
     # Verify: medians per strategy, flag and number; totals over the numbers.
     cells = {}
@@ -369,12 +444,43 @@ def write_tsvs(summary, run_dir):
                               if cell else None))
         lines.append("\t".join([flag] + totals))
     out["verify_totals.tsv"] = lines
+    out.update(model_tsvs(summary))
     out.update(processes_vs_threads_tsvs(summary))
     out.update(queue_tsvs(summary))
     out.update(redis_bench_tsvs(summary))
     for name, rows in out.items():
         write_atomic(os.path.join(run_dir, name), "\n".join(rows) + "\n")
     return sorted(out)
+
+
+def model_tsvs(summary):
+    """The cost model against the sweep: one row per K, and per backend a measured column
+    and a predicted one ("<backend> measured", "<backend> predicted", in that order, the
+    figures pair them by position). Overhead in percent on the prime (every candidate
+    tried), stop latency in microseconds on the composite. A backend with no prediction at
+    any K (rows from before the model; no stop prediction for a backend that is not shared)
+    is left out: its measurements are in the sweep's own figures."""
+    out = {}
+    sweep = summary["sweep"]
+    for name, kind, field, predicted, scale in (
+            ("model_overhead.tsv", "prime", "overhead", "predicted_overhead", 100.0),
+            ("model_stop.tsv", "composite", "stop_latency_ns", "predicted_stop_ns", 1e-3)):
+        backends = sorted(b for b in sweep
+                          if any(p.get(predicted) is not None
+                                 for p in sweep[b].get(kind, {}).values()))
+        columns = {"%s %s" % (b, what): (b, f) for b in backends
+                   for what, f in (("measured", field), ("predicted", predicted))}
+
+        def value(col, k, kind=kind, scale=scale, columns=columns, field=field):
+            b, f = columns[col]
+            v = (sweep[b].get(kind, {}).get(k) or {}).get(f)
+            # measured: statistics, take the median; predicted: already a number
+            v = med(v) if f == field else v
+            return None if v is None else v * scale
+        lines = wide(lambda col, kind=kind, columns=columns:
+                     sweep[columns[col][0]].get(kind, {}).keys(), list(columns), value)
+        out[name] = ["check_every" + lines[0]] + lines[1:]
+    return out
 
 
 def wide(rows_key, columns, value):

@@ -16,6 +16,7 @@ PY=/usr/bin/python3 # Debian's, whatever python3 comes first on PATH
 declare -A input=(
     [check_cost]=check.tsv [raise_to_seen]=raise_to_seen.tsv
     [sweep_overhead]=sweep_ratio.tsv [sweep_stop]=sweep_stop.tsv
+    [model_overhead]=model_overhead.tsv [model_stop]=model_stop.tsv
     [verify_wall]=verify_totals.tsv
     [pi_speedup]=pi_speedup.tsv [pi_batch]=pi_batch.tsv
     [spawn_latency]=spawn_latency.tsv [spawn_memory]=spawn_memory.tsv

@@ -86,7 +86,7 @@ def mutate_name(rng, name):
         parts = parts[:rng.randrange(len(parts) + 1)]
     elif choice == 2:  # another family for the same parameters
         parts[0] = rng.choice(["check", "check-contended", "raise-to-seen", "cacheline",
-                               "sweep", "pi", "spawn", "spawn-memory", "rng-streams", "rng",
+                               "sweep", "model", "pi", "spawn", "spawn-memory", "rng-streams", "rng",
                                "queue", "queue-latency", "queue-loss", "find-primes",
                                "payload", "memo", "redis-bench", "counter", ""])
     elif choice == 3:  # a part dropped or duplicated
