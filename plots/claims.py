@@ -542,6 +542,12 @@ def c20(s):
             fixed[b] = p
     if not fixed:
         return NOT_MEASURED, "needs model/<backend>/interval:1000 on the prime and the composite"
+    # "every kind of flag": one in memory and one behind a server at least (CI's quick
+    # profile models atomic alone, which says nothing about the others)
+    servers = {"manager", "redis-unix", "redis-tcp"}
+    if not (set(fixed) & servers) or not (set(fixed) - servers):
+        return NOT_MEASURED, "needs the model family for an in-memory and a server backend " \
+            "(measured: %s)" % ", ".join(sorted(fixed))
     noise, _ = overhead_noise(s)
     fails, unsure = [], []
     for b, p in fixed.items():

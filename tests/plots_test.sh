@@ -101,6 +101,18 @@ grep -q '^## Cost model' "$old/REPORT.md" && fail "a Cost model section without 
 grep -q 'model_overhead.svg' "$old/REPORT.md" && fail "REPORT.md links model_overhead, not drawn"
 run=$work/run
 
+# the model family for in-memory backends only (CI's quick profile: atomic): one kind of flag
+# cannot say "every kind", C20 is not measured
+mem=$work/mem
+cp -r "$SRC/tests/fixtures/run" "$mem"
+jq 'del(.benchmarks[] | select(.name | test("^model/(redis-unix|manager|redis-tcp)/")))' \
+    "$SRC/tests/fixtures/run/bench.json" >"$mem/bench.json" || fail "jq could not edit the fixture"
+"$SRC/plots/render.sh" "$mem" report >/dev/null 2>&1 || fail "render.sh report failed (in-memory model only)"
+run=$mem
+[ "$(verdict C20)" = "not measured" ] \
+    || fail "C20 with in-memory backends only is '$(verdict C20)', expected not measured"
+run=$work/run
+
 # re-rendering only the report, and only the plots, works on the same results
 "$SRC/plots/render.sh" "$run" report >/dev/null 2>&1 || fail "render.sh report failed"
 "$SRC/plots/render.sh" "$run" plots >/dev/null 2>&1 || fail "render.sh plots failed"
