@@ -194,8 +194,8 @@ def model_row(rows, name, backend, params, counters):
 
 
 def model_summary(rows):
-    """Per backend: w, c, r (the median over the backend's model rows: each row calibrates
-    them afresh), and per interval the K chosen, the measured (statistics) and predicted
+    """Per backend: w, c, r (the median over the backend's model rows: one benchmark process
+    measures them once per backend and reuses them, a run of several processes may differ), and per interval the K chosen, the measured (statistics) and predicted
     (a number) overhead on the prime (every candidate is tried) and stop latency on the
     composite (worker 1 is stopped by the flag). The composite's overhead is not kept: the
     flag saves worker 1's remaining work there, so it is negative and says nothing of the

@@ -56,7 +56,7 @@ case "$profile" in
                   "raise-to-seen|$((30 * scale))|$common --benchmark_filter=^raise-to-seen/"
                   "cacheline|$((5 * scale))|$common --benchmark_filter=^cacheline/"
                   "sweep|$((290 * scale))|$common --backends $sweep_backends --benchmark_filter=^sweep/"
-                  "model|$((100 * scale))|$common --backends $sweep_backends --benchmark_filter=^model/"
+                  "model|$((140 * scale))|$common --backends $sweep_backends --benchmark_filter=^model/"
                   "pi|$((40 * scale))|$common --benchmark_filter=^pi/"
                   "spawn|$((80 * scale))|$common --benchmark_filter=^spawn"
                   "rng|$((14 * scale))|$common --benchmark_filter=^rng"
