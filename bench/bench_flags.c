@@ -7,6 +7,7 @@
 #include "../ipc/pool.h"
 #include "../ipc/search.h"
 #include "../ipc/shared.h"
+#include "../ipc/spin.h"
 
 #include <stdalign.h>
 #include <stdatomic.h>
@@ -14,15 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A partner that never answers is a failure, not a hang. */
-#define PARTNER_TIMEOUT_NS (10ull * 1000000000ull)
-
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
-}
 
 /* Checks per batch: enough that the library's per-batch call (about 2 ns) vanishes for inline
  * checks, few enough that a batch of server round trips stays short. */
@@ -151,13 +143,7 @@ static int contender(unsigned idx, void *p)
 /* Wait until *word reaches want; false on timeout or when the partner pool is gone. */
 static bool wait_for(_Atomic uint64_t *word, uint64_t want)
 {
-    uint64_t t0 = ipc_now_ns();
-    while (atomic_load(word) != want) {
-        if (ipc_now_ns() - t0 > PARTNER_TIMEOUT_NS)
-            return false;
-        cpu_relax();
-    }
-    return true;
+    return ipc_spin_until(word, want, IPC_SPIN_PARTNER_TIMEOUT_NS);
 }
 
 /* Start one partner process pinned to the other CPU. */
@@ -255,7 +241,7 @@ static int spin_until_raised(struct flag *f, char *err, size_t len)
             snprintf(err, len, "%s", f->errstr);
             return -1;
         }
-        if (ipc_now_ns() - t0 > PARTNER_TIMEOUT_NS) {
+        if (ipc_now_ns() - t0 > IPC_SPIN_PARTNER_TIMEOUT_NS) {
             snprintf(err, len, "%s: a raise was not seen within 10 s", f->ops->name);
             return -1;
         }
@@ -273,7 +259,7 @@ static int rts_partner(unsigned idx, void *p)
         while ((go = atomic_load(&ctl->go)) == last) {
             if (atomic_load(&ctl->stop))
                 return 0;
-            cpu_relax();
+            ipc_cpu_relax();
         }
         last = go;
         if (flag_attach(a->ping) < 0 || flag_attach(a->pong) < 0) {

@@ -202,18 +202,8 @@ int cmd_model(int argc, char **argv)
     };
     static int allowed[IPC_VERIFY_MAX_WORKERS];
     int nallowed = ipc_cpu_allowed(allowed, IPC_VERIFY_MAX_WORKERS);
-    struct model_opts m = {
-        .target = IPC_COST_DEFAULT_TARGET,
-        .number = BOOK_PRIME,
-        .pool = {
-            .strategy = IPC_STRATEGY_POOL,
-            .workers = nallowed > 0 ? (unsigned)nallowed : 1,
-            .check_every = 1,
-            .serial_cutoff = 21,
-            .cpus = nallowed > 0 ? allowed : NULL,
-            .ncpus = nallowed > 0 ? nallowed : 0,
-        },
-    };
+    struct model_opts m = {.target = IPC_COST_DEFAULT_TARGET, .number = BOOK_PRIME};
+    ipc_verify_opts_default(&m.pool, allowed, nallowed); /* the pool `ipclab verify` runs */
     const struct flag_ops *chosen[64];
     size_t nchosen = 0;
     bool pin = true;

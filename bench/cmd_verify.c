@@ -317,14 +317,8 @@ int cmd_verify(int argc, char **argv)
     };
     static int allowed[IPC_VERIFY_MAX_WORKERS];
     int nallowed = ipc_cpu_allowed(allowed, IPC_VERIFY_MAX_WORKERS);
-    struct ipc_verify_opts o = {
-        .strategy = IPC_STRATEGY_POOL,
-        .workers = nallowed > 0 ? (unsigned)nallowed : 1,
-        .check_every = 1000,
-        .serial_cutoff = 21,
-        .cpus = nallowed > 0 ? allowed : NULL,
-        .ncpus = nallowed > 0 ? nallowed : 0,
-    };
+    struct ipc_verify_opts o;
+    ipc_verify_opts_default(&o, allowed, nallowed);
     const char *flag_name = "atomic";
     struct flag_config cfg = {0};
     bool book = false, json = false, pin = true;

@@ -8,6 +8,7 @@
 #include "pool.h"
 #include "search.h"
 #include "shared.h"
+#include "spin.h"
 
 #include "../workloads/prime.h"
 
@@ -22,8 +23,6 @@
 #include <string.h>
 
 #define RAISE_ROUNDS 21
-/* A partner that never answers is a failure, not a hang. */
-#define PARTNER_TIMEOUT_NS (10ull * 1000000000ull)
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -72,13 +71,6 @@ struct rts_arg {
     struct flag *f;
 };
 
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
-}
-
 static int rts_partner(unsigned idx, void *p)
 {
     (void)idx;
@@ -89,7 +81,7 @@ static int rts_partner(unsigned idx, void *p)
         while ((go = atomic_load(&ctl->go)) == last) {
             if (atomic_load(&ctl->stop))
                 return 0;
-            cpu_relax();
+            ipc_cpu_relax();
         }
         last = go;
         if (flag_attach(a->f) < 0) {
@@ -101,7 +93,7 @@ static int rts_partner(unsigned idx, void *p)
         int64_t seen;
         /* the check the search loop makes, back to back, until it sees the raise */
         while ((seen = ipc_check_spin(a->f, 1)) == 0) {
-            if (ipc_now_ns() - t0 > PARTNER_TIMEOUT_NS) {
+            if (ipc_now_ns() - t0 > IPC_SPIN_PARTNER_TIMEOUT_NS) {
                 snprintf(ctl->err, sizeof ctl->err, "%s: a raise was not seen within 10 s",
                          a->f->ops->name);
                 return 1;
@@ -117,18 +109,6 @@ static int rts_partner(unsigned idx, void *p)
     }
 }
 
-/* Wait until *word reaches want; false on timeout (the partner died or is stuck). */
-static bool wait_for(_Atomic uint64_t *word, uint64_t want)
-{
-    uint64_t t0 = ipc_now_ns();
-    while (atomic_load(word) != want) {
-        if (ipc_now_ns() - t0 > PARTNER_TIMEOUT_NS)
-            return false;
-        cpu_relax();
-    }
-    return true;
-}
-
 static int fail(char *why, size_t len, int err, const char *what, const char *detail)
 {
     snprintf(why, len, "%s%s%s", what, detail && detail[0] ? ": " : "", detail ? detail : "");
@@ -141,7 +121,7 @@ static int64_t rts_round(struct rts_arg *a, uint64_t round, char *why, size_t le
     struct rts_ctl *ctl = a->ctl;
     struct flag *f = a->f;
     atomic_store(&ctl->go, round);
-    if (!wait_for(&ctl->ready, round))
+    if (!ipc_spin_until(&ctl->ready, round, IPC_SPIN_PARTNER_TIMEOUT_NS))
         return fail(why, len, -ETIMEDOUT, "raise-to-seen: the partner did not attach", ctl->err);
     if (flag_attach(f) < 0)
         return fail(why, len, f->err ? f->err : -EIO, "raise-to-seen", f->errstr);
@@ -150,7 +130,7 @@ static int64_t rts_round(struct rts_arg *a, uint64_t round, char *why, size_t le
     flag_detach(f);
     if (rc < 0)
         return fail(why, len, rc, "raise-to-seen", f->errstr);
-    if (!wait_for(&ctl->done, round))
+    if (!ipc_spin_until(&ctl->done, round, IPC_SPIN_PARTNER_TIMEOUT_NS))
         return fail(why, len, -ETIMEDOUT, "raise-to-seen: the partner did not see the raise",
                     ctl->err);
     /* nobody attached now: the only time the contract allows a reset */

@@ -5,6 +5,7 @@
 
 #include "clock.h"
 #include "shared.h"
+#include "spin.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -117,13 +118,6 @@ static struct slot *slot_at(struct ring *r, uint64_t pos)
     return (struct slot *)((unsigned char *)r + RING_HDR + (pos & r->mask) * r->stride);
 }
 
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
-}
-
 static long futex(_Atomic uint32_t *word, int op, uint32_t val, const struct timespec *ts)
 {
     /* No FUTEX_PRIVATE_FLAG: the word is shared between processes. */
@@ -151,7 +145,7 @@ static void wait_for(struct evcount *ec, uint64_t deadline, bool (*ready)(struct
         for (int i = 0; i < 64; i++) {
             if (ready(r))
                 return;
-            cpu_relax();
+            ipc_cpu_relax();
         }
     } while (ipc_now_ns() < spin_end);
     atomic_fetch_add_explicit(&ec->waiters, 1, memory_order_relaxed);

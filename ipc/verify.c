@@ -46,6 +46,18 @@ int ipc_strategy_parse(const char *name, enum ipc_strategy *out)
     return -EINVAL;
 }
 
+void ipc_verify_opts_default(struct ipc_verify_opts *o, const int *cpus, int ncpus)
+{
+    *o = (struct ipc_verify_opts){
+        .strategy = IPC_STRATEGY_POOL,
+        .workers = ncpus > 0 ? (unsigned)ncpus : 1,
+        .check_every = 1000,
+        .serial_cutoff = 21,
+        .cpus = ncpus > 0 ? cpus : NULL,
+        .ncpus = ncpus > 0 ? ncpus : 0,
+    };
+}
+
 static int fail(struct ipc_verify *v, int err, const char *fmt, const char *arg)
 {
     snprintf(v->errstr, sizeof v->errstr, fmt, arg);

@@ -30,6 +30,11 @@ struct ipc_verify_opts {
     int ncpus;
 };
 
+/* `ipclab verify`'s defaults: the chapter's pool with one worker per CPU of cpus[0..ncpus),
+ * worker i pinned to cpus[i] (ncpus < 1: one worker, nothing pinned), a check every 1000
+ * candidates, small factors below 21 tried first by less-naive. cpus must outlive *o. */
+void ipc_verify_opts_default(struct ipc_verify_opts *o, const int *cpus, int ncpus);
+
 struct ipc_verify_result {
     uint64_t n;
     bool prime;
