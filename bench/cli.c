@@ -2,6 +2,8 @@
 /* Strict parsing and uniform one-line errors for every ipclab subcommand. */
 #include "cli.h"
 
+#include "../ipc/cpu.h"
+
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -76,6 +78,19 @@ int cli_option_u64(const char *cmd, const char *name, const char *arg, uint64_t 
     char why[256];
     if (cli_parse_u64(arg, min, max, out, why, sizeof why) < 0)
         return cli_error(CLI_USAGE, cmd, "--%s: %s", name, why);
+    return CLI_OK;
+}
+
+int cli_option_cpu(const char *cmd, const char *name, const char *arg, const int *allowed,
+                   int nallowed, int *cpu)
+{
+    uint64_t u;
+    if (cli_option_u64(cmd, name, arg, 0, 65535, &u) != CLI_OK)
+        return CLI_USAGE;
+    if (nallowed > 0 && !ipc_cpu_in(allowed, nallowed, (int)u))
+        return cli_error(CLI_USAGE, cmd, "--%s: CPU %llu is not one this process may use", name,
+                         (unsigned long long)u);
+    *cpu = (int)u;
     return CLI_OK;
 }
 

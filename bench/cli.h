@@ -46,6 +46,11 @@ int cli_error(int code, const char *cmd, const char *fmt, ...)
 int cli_option_u64(const char *cmd, const char *name, const char *arg, uint64_t min, uint64_t max,
                    uint64_t *out);
 
+/* The value arg of option --name as a CPU number (0..65535) that is one of allowed[0..nallowed)
+ * (nallowed < 1: any). CLI_OK with *cpu set, or CLI_USAGE after a one-line error. */
+int cli_option_cpu(const char *cmd, const char *name, const char *arg, const int *allowed,
+                   int nallowed, int *cpu);
+
 /* Inside a getopt loop: dst = optarg as a number in [min, max], or return CLI_USAGE from the
  * calling function after the error above. The caller includes <getopt.h>. */
 #define CLI_NUM_OPT(cmd, dst, name, min, max)                                                      \

@@ -248,15 +248,14 @@ int cmd_model(int argc, char **argv)
         case OPT_NO_PIN:
             pin = false;
             break;
-        case OPT_SERVER_CPU:
-            CLI_NUM_OPT(CMD, u, "server-cpu", 0, 65535);
-            if (nallowed > 0 && !ipc_cpu_in(allowed, nallowed, (int)u))
-                return cli_error(CLI_USAGE, CMD,
-                                 "--server-cpu: CPU %llu is not one this process may use",
-                                 (unsigned long long)u);
+        case OPT_SERVER_CPU: {
+            int cpu;
+            if (cli_option_cpu(CMD, "server-cpu", optarg, allowed, nallowed, &cpu) != CLI_OK)
+                return CLI_USAGE;
             m.cfg.pin_server = true;
-            m.cfg.server_cpu = (unsigned)u;
+            m.cfg.server_cpu = (unsigned)cpu;
             break;
+        }
         case OPT_TMPDIR:
             if (!*optarg)
                 return cli_error(CLI_USAGE, CMD, "--tmpdir: empty path");

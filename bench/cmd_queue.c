@@ -163,7 +163,6 @@ enum {
 /* The options of every mode; CLI_OK, CLI_USAGE after an error, or -1: not one of them. */
 static int common_option(struct common *c, int opt, const char *arg)
 {
-    uint64_t u;
     switch (opt) {
     case 't':
         if (strcmp(arg, "all") == 0) {
@@ -188,16 +187,14 @@ static int common_option(struct common *c, int opt, const char *arg)
             return cli_error(CLI_USAGE, CMD, "--tmpdir: empty path");
         c->cfg.tmpdir = arg;
         return CLI_OK;
-    case OPT_SERVER_CPU:
-        if (cli_option_u64(CMD, "server-cpu", arg, 0, 65535, &u) != CLI_OK)
+    case OPT_SERVER_CPU: {
+        int cpu;
+        if (cli_option_cpu(CMD, "server-cpu", arg, c->allowed, c->nallowed, &cpu) != CLI_OK)
             return CLI_USAGE;
-        if (c->nallowed > 0 && !ipc_cpu_in(c->allowed, c->nallowed, (int)u))
-            return cli_error(CLI_USAGE, CMD,
-                             "--server-cpu: CPU %llu is not one this process may use",
-                             (unsigned long long)u);
         c->cfg.pin_server = true;
-        c->cfg.server_cpu = (unsigned)u;
+        c->cfg.server_cpu = (unsigned)cpu;
         return CLI_OK;
+    }
     case OPT_REDIS_SOCKET:
         if (!*arg)
             return cli_error(CLI_USAGE, CMD, "--redis-socket: empty path");

@@ -212,11 +212,9 @@ static int parse(int argc, char **argv, struct cfg *c, const int *allowed, int n
         case OPT_SERVER_CPU:
         case OPT_CLIENT_CPU: {
             const char *name = o == OPT_SERVER_CPU ? "server-cpu" : "client-cpu";
-            CLI_NUM_OPT(CMD, u, name, 0, 65535);
-            if (nallowed > 0 && !ipc_cpu_in(allowed, nallowed, (int)u))
-                return cli_error(CLI_USAGE, CMD, "--%s: CPU %llu is not one this process may use",
-                                 name, (unsigned long long)u);
-            *(o == OPT_SERVER_CPU ? &c->server_cpu : &c->client_cpu) = (int)u;
+            if (cli_option_cpu(CMD, name, optarg, allowed, nallowed,
+                               o == OPT_SERVER_CPU ? &c->server_cpu : &c->client_cpu) != CLI_OK)
+                return CLI_USAGE;
             break;
         }
         case OPT_NO_PIN:

@@ -377,15 +377,14 @@ int cmd_verify(int argc, char **argv)
                 return cli_error(CLI_USAGE, CMD, "--tmpdir: empty path");
             cfg.tmpdir = optarg;
             break;
-        case OPT_SERVER_CPU:
-            CLI_NUM_OPT(CMD, u, "server-cpu", 0, 65535);
-            if (nallowed > 0 && !ipc_cpu_in(allowed, nallowed, (int)u))
-                return cli_error(CLI_USAGE, CMD,
-                                 "--server-cpu: CPU %llu is not one this process may use",
-                                 (unsigned long long)u);
+        case OPT_SERVER_CPU: {
+            int cpu;
+            if (cli_option_cpu(CMD, "server-cpu", optarg, allowed, nallowed, &cpu) != CLI_OK)
+                return CLI_USAGE;
             cfg.pin_server = true;
-            cfg.server_cpu = (unsigned)u;
+            cfg.server_cpu = (unsigned)cpu;
             break;
+        }
         case OPT_REDIS_SOCKET:
             if (!*optarg)
                 return cli_error(CLI_USAGE, CMD, "--redis-socket: empty path");
