@@ -149,6 +149,10 @@ check find-primes/pipe find-primes --transport pipe --n 5000 --job-size 500 --wo
 check payload payload --way all --size 65536 --workers 2 --format json
 check memo/cold memo --dir "$work/memo" --n 20000 --format json
 check memo/warm memo --dir "$work/memo" --n 20000 --format json
+# the cost model: measured for an in-memory and a file-backed flag (with a partner process),
+# and verify with the K it picks
+check model model --flag atomic --flag file --format json
+check verify/auto verify --check-every auto:0.5% --workers 2 --format json "$N"
 
 echo "valgrind: $ok passed, $failed failed, $skipped skipped ($(($(date +%s) - start)) s)"
 [ "$failed" -eq 0 ]
