@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define RAISE_ROUNDS 21
+#define RAISE_ROUNDS 41
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -55,14 +55,26 @@ double ipc_calibrate_work_ns(void)
     return w;
 }
 
-/* ---- r: one raise seen by a partner -------------------------------------------------------- */
+/* ---- r: a raise in one worker seen by another, both in the middle of a search ------------- */
+
+/*
+ * r is what a raise costs a search that is stopped by it, so it is measured the way the pool
+ * runs, not with a handshake: each round forks two workers, pinned like the pool's, that run
+ * the worker loop (search.h). Worker 1 searches a prime checking the flag after every
+ * candidate; worker 0 searches a composite whose factor 100003 it finds after about 50000
+ * candidates (0.1 ms here), checking every 10000, then stamps the clock and raises, exactly as
+ * a worker does. r is worker 1's stop stamp minus the raise stamp. In long-lived processes
+ * with the raise path warm a raise is seen in 0.1 us here; in workers forked for the number,
+ * as the pool's are, the first raise runs code and touches pages the new process has not
+ * used yet, and takes 1-3 us.
+ */
+#define RAISER_N 100003000700021ull /* 100003 x 1000000007 */
+#define RAISER_FACTOR 100003ull
 
 struct rts_ctl {
-    alignas(64) _Atomic uint64_t go;    /* round the partner should attach for */
-    alignas(64) _Atomic uint64_t ready; /* round it is attached and checking for */
+    alignas(64) _Atomic uint64_t ready; /* worker 1 is attached and searching */
+    alignas(64) _Atomic uint64_t raise_ns;
     alignas(64) _Atomic uint64_t seen_ns;
-    alignas(64) _Atomic uint64_t done; /* round it has seen the raise and detached for */
-    alignas(64) _Atomic int stop;
     char err[FLAG_ERRSTR_LEN];
 };
 
@@ -71,42 +83,49 @@ struct rts_arg {
     struct flag *f;
 };
 
-static int rts_partner(unsigned idx, void *p)
+static int rts_worker(unsigned idx, void *p)
 {
-    (void)idx;
     struct rts_arg *a = p;
     struct rts_ctl *ctl = a->ctl;
-    for (uint64_t last = 0;;) {
-        uint64_t go;
-        while ((go = atomic_load(&ctl->go)) == last) {
-            if (atomic_load(&ctl->stop))
-                return 0;
-            ipc_cpu_relax();
-        }
-        last = go;
-        if (flag_attach(a->f) < 0) {
-            snprintf(ctl->err, sizeof ctl->err, "%s", a->f->errstr);
-            return 1;
-        }
-        atomic_store(&ctl->ready, go);
-        uint64_t t0 = ipc_now_ns();
-        int64_t seen;
-        /* the check the search loop makes, back to back, until it sees the raise */
-        while ((seen = ipc_check_spin(a->f, 1)) == 0) {
-            if (ipc_now_ns() - t0 > IPC_SPIN_PARTNER_TIMEOUT_NS) {
-                snprintf(ctl->err, sizeof ctl->err, "%s: a raise was not seen within 10 s",
-                         a->f->ops->name);
-                return 1;
-            }
-        }
-        atomic_store(&ctl->seen_ns, ipc_now_ns());
-        if (seen < 0) {
-            snprintf(ctl->err, sizeof ctl->err, "%s", a->f->errstr);
-            return 1;
-        }
-        flag_detach(a->f);
-        atomic_store(&ctl->done, go);
+    struct flag *f = a->f;
+    if (flag_attach(f) < 0) {
+        snprintf(ctl->err, sizeof ctl->err, "%s", f->errstr);
+        return 1;
     }
+    _Atomic uint64_t unused = 0; /* the prime has no factor to raise for */
+    struct ipc_search s = {.flag = f};
+    if (idx == 1) {
+        /* 1.6e8 candidates: about 0.4 s of search for a flag that is never raised */
+        s.n = IPC_CALIBRATE_WORK_PRIME;
+        s.check_every = 1;
+        s.raise_ns = &unused;
+        atomic_store(&ctl->ready, 1);
+    } else {
+        s.n = RAISER_N;
+        /* a few checks before the factor, as a pool worker makes: the flag's page is then
+         * mapped for reading, as in the pool, and the raise pays only the write fault */
+        s.check_every = 10000;
+        s.raise_ns = &ctl->raise_ns;
+        if (!ipc_spin_until(&ctl->ready, 1, IPC_SPIN_PARTNER_TIMEOUT_NS)) {
+            snprintf(ctl->err, sizeof ctl->err, "the checking worker did not start");
+            return 1;
+        }
+    }
+    s.range = wl_prime_candidates(s.n, 3);
+    struct ipc_search_out out;
+    ipc_search_run(&s, &out);
+    const char *bad = out.err < 0                            ? f->errstr
+                      : idx == 1 && !out.stopped             ? "the raise was not seen"
+                      : idx == 0 && out.factor != RAISER_FACTOR ? "the raiser's search went wrong"
+                                                             : NULL;
+    if (bad) {
+        snprintf(ctl->err, sizeof ctl->err, "%s", bad);
+        return 1;
+    }
+    if (idx == 1)
+        atomic_store(&ctl->seen_ns, out.stop_ns);
+    flag_detach(f);
+    return 0;
 }
 
 static int fail(char *why, size_t len, int err, const char *what, const char *detail)
@@ -115,29 +134,30 @@ static int fail(char *why, size_t len, int err, const char *what, const char *de
     return err;
 }
 
-/* One round as the raiser: the one-way time in ns, or -errno with why set. */
-static int64_t rts_round(struct rts_arg *a, uint64_t round, char *why, size_t len)
+/* One round: the one-way time in ns, or -errno with why set. f is open, not attached. */
+static int64_t rts_round(struct rts_arg *a, const int *cpus, int ncpus, char *why, size_t len)
 {
     struct rts_ctl *ctl = a->ctl;
-    struct flag *f = a->f;
-    atomic_store(&ctl->go, round);
-    if (!ipc_spin_until(&ctl->ready, round, IPC_SPIN_PARTNER_TIMEOUT_NS))
-        return fail(why, len, -ETIMEDOUT, "raise-to-seen: the partner did not attach", ctl->err);
-    if (flag_attach(f) < 0)
-        return fail(why, len, f->err ? f->err : -EIO, "raise-to-seen", f->errstr);
-    uint64_t t0 = ipc_now_ns();
-    int rc = flag_raise(f);
-    flag_detach(f);
+    memset(ctl, 0, sizeof *ctl);
+    int rc = flag_reset(a->f); /* nobody attached: the only time the contract allows it */
     if (rc < 0)
-        return fail(why, len, rc, "raise-to-seen", f->errstr);
-    if (!ipc_spin_until(&ctl->done, round, IPC_SPIN_PARTNER_TIMEOUT_NS))
-        return fail(why, len, -ETIMEDOUT, "raise-to-seen: the partner did not see the raise",
-                    ctl->err);
-    /* nobody attached now: the only time the contract allows a reset */
-    if ((rc = flag_reset(f)) < 0)
-        return fail(why, len, rc, "raise-to-seen", f->errstr);
-    uint64_t seen = atomic_load(&ctl->seen_ns);
-    return seen > t0 ? (int64_t)(seen - t0) : 0;
+        return fail(why, len, rc, "raise-to-seen", a->f->errstr);
+    struct ipc_pool pool;
+    if ((rc = ipc_pool_start(&pool, 2, rts_worker, a, cpus, cpus ? ncpus : 0)) < 0)
+        return fail(why, len, rc, "raise-to-seen: cannot start the workers", strerror(-rc));
+    unsigned failed = 0;
+    rc = ipc_pool_wait(&pool, 10000, &failed);
+    if (rc != 0) {
+        char how[128] = "";
+        if (rc == 1 && !ctl->err[0])
+            ipc_pool_describe(&pool, failed, how, sizeof how);
+        ipc_pool_destroy(&pool);
+        return fail(why, len, rc == 1 ? -ECHILD : rc, "raise-to-seen",
+                    ctl->err[0] ? ctl->err : rc == 1 ? how : strerror(-rc));
+    }
+    ipc_pool_destroy(&pool);
+    uint64_t raised = atomic_load(&ctl->raise_ns), seen = atomic_load(&ctl->seen_ns);
+    return seen > raised ? (int64_t)(seen - raised) : 0;
 }
 
 static int measure_raise(struct flag *f, const int *cpus, int ncpus, double *ns, char *why,
@@ -147,28 +167,20 @@ static int measure_raise(struct flag *f, const int *cpus, int ncpus, double *ns,
     if (!ctl)
         return fail(why, len, -errno, "raise-to-seen: shared memory", strerror(errno));
     struct rts_arg arg = {.ctl = ctl, .f = f};
-    struct ipc_pool pool;
-    int rc = ipc_pool_start(&pool, 1, rts_partner, &arg, cpus ? &cpus[1 % ncpus] : NULL,
-                            cpus ? 1 : 0);
-    if (rc < 0) {
-        ipc_shared_free(ctl, sizeof *ctl);
-        return fail(why, len, rc, "raise-to-seen: cannot start the partner", strerror(-rc));
-    }
     double samples[RAISE_ROUNDS];
-    for (uint64_t i = 0; i < RAISE_ROUNDS && rc == 0; i++) {
-        int64_t t = rts_round(&arg, i + 1, why, len);
+    int rc = 0;
+    for (int i = 0; i < RAISE_ROUNDS && rc == 0; i++) {
+        int64_t t = rts_round(&arg, cpus, ncpus, why, len);
         if (t < 0)
             rc = (int)t;
         else
             samples[i] = (double)t;
     }
-    atomic_store(&ctl->stop, 1);
-    unsigned failed = 0;
-    int wrc = ipc_pool_wait(&pool, rc == 0 ? 10000 : 0, &failed);
-    if (rc == 0 && wrc != 0)
-        rc = fail(why, len, -ECHILD, "raise-to-seen: the partner failed", ctl->err);
-    ipc_pool_destroy(&pool);
     ipc_shared_free(ctl, sizeof *ctl);
+    /* the last round's raise: the flag is left clear, as it was given */
+    int rrc = flag_reset(f);
+    if (rc == 0 && rrc < 0)
+        rc = fail(why, len, rrc, "raise-to-seen", f->errstr);
     if (rc == 0)
         *ns = median(samples, RAISE_ROUNDS);
     return rc;

@@ -19,12 +19,12 @@
  * - w: trial division of IPC_CALIBRATE_WORK_PRIME, ns per candidate (median of 5 batches of
  *   2^18 candidates, about 0.4 ms each here);
  * - c: ipc_check_cost() on an attached f (search.h);
- * - r: one way, a raise in this process to a forked partner that checks f back to back
- *   seeing it (median of 21 rounds; each round the partner attaches, the raise is stamped
- *   with the monotonic clock in this process and the sight in the partner, both detach and
- *   this process resets f); -1 for a backend that is not FLAG_PROP_SHARED.
- * This process does w and c, and raises, pinned to cpus[0]; the partner runs on
- * cpus[1 % ncpus] (where worker 1 of a pool runs). cpus NULL: nothing is pinned.
+ * - r: from a raise to the stop of a worker it stops, measured as the pool runs: each of 41
+ *   rounds forks two workers (worker i pinned to cpus[i % ncpus]) that run the search loop,
+ *   worker 1 on a prime checking after every candidate, worker 0 on a composite whose factor
+ *   it finds after 0.1 ms; r is worker 1's stop stamp minus worker 0's raise stamp (the
+ *   median); -1 for a backend that is not FLAG_PROP_SHARED.
+ * This process does w and c pinned to cpus[0]. cpus NULL: nothing is pinned.
  * 0, or -errno with a one-line reason in why (f is left open, clear, not attached).
  */
 int ipc_calibrate(struct flag *f, const int *cpus, int ncpus, struct ipc_cost_inputs *in,

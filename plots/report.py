@@ -373,8 +373,9 @@ def cost_model(run_dir, s):
            "The model's K for a target overhead is the smallest with c / (K x w) <= target "
            "(`ipclab verify --check-every auto`). w, c and r are measured on this machine once "
            "per backend by the benchmark process (and cached for its other points), pinned "
-           "where the workers run: w and c where worker 0 runs, r with the checking process "
-           "where worker 1 runs; r is a raise seen by a process doing nothing but checking. "
+           "where the workers run: w and c where worker 0 runs, r between two freshly forked "
+           "workers running the search loop, as the pool's do (one raising after 0.1 ms, the "
+           "other checking after every candidate). "
            "Error = (measured - predicted) / predicted; the model holds at a point within "
            "±%g%% (`model_within`).\n" % claims.t("model_within")]
     if any(b in SERVER_BACKENDS for b in set(model) | set(predicted["prime"])
