@@ -57,7 +57,8 @@ THRESHOLDS = {
                           "C20_fixed_overhead or at most this fraction of the K=1000 overhead "
                           "(one short run on a 2-vCPU VM shared with other work leaves tens of "
                           "% of noise either way; the model's K must still cut the cost "
-                          "tenfold), with the stop latency under C20_fixed_stop_ns"),
+                          "tenfold); what that K costs in stop latency is reported, not "
+                          "judged: see C20_fixed_stop_ns"),
     "model_within": (50.0, "the cost model holds at a point when its error, (measured - "
                            "predicted) / predicted, is within this many % either way (it "
                            "predicts orders of magnitude: a factor of 1.5 still picks the "
@@ -585,8 +586,7 @@ def c20(s):
             why.append("%s: the model's K not measured" % b)
             continue
         ok = (a["overhead"] <= t("C20_fixed_overhead")
-              or a["overhead"] <= t("C20_auto_cut") * f["overhead"]) \
-            and a["stop_ns"] <= t("C20_fixed_stop_ns")
+              or a["overhead"] <= t("C20_auto_cut") * f["overhead"])
         (fixes if ok else why).append(
             "%s: the model's K=%s (%s target): %s overhead, stop in %s" % (
                 b, "?" if a["k"] is None else "%d" % a["k"],
@@ -596,9 +596,14 @@ def c20(s):
         detail += " (%s: within this run's noise, ±%.0f%%)" % (", ".join(unsure), 100 * noise)
     if why:
         return FAILS, detail + ". " + "; ".join(why)
+    slow = [b for b in fails if model_point(s, b, "auto")["stop_ns"] > t("C20_fixed_stop_ns")]
+    trade = "" if not slow else (
+        ". For %s the model's K trades the overhead for a stop latency over %s: the two "
+        "cannot both be small for a costly check, since overhead x stop latency is about "
+        "c / 2 (plus r x overhead) whatever K is" % (", ".join(slow), ns(t("C20_fixed_stop_ns"))))
     return DIFFERS, detail + ". " + "; ".join(fixes) + ". The interval a flag needs follows " \
         "its check cost c against the work per candidate w (K = c / (w x target)): 1000 fits " \
-        "a cheap check, not every kind of flag"
+        "a cheap check, not every kind of flag" + trade
 
 
 def c19(s):
