@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* `ipclab verify`: check numbers for primality with a strategy and a flag backend. */
 #include "cli.h"
+#include "verify_args.h"
 
 #include "../flags/flag.h"
 #include "../ipc/calibrate.h"
@@ -8,17 +9,11 @@
 #include "../ipc/cpu.h"
 #include "../ipc/verify.h"
 
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define CMD "verify"
 
-/* The chapter's own five numbers. */
-static const char *const book_numbers[] = {
-    "112272535095295",    "100109100129100369", "100109100129101027",
-    "100109100129100151", "100109100129162907",
-};
 
 static void usage(FILE *out)
 {
@@ -74,28 +69,9 @@ static void usage(FILE *out)
             IPC_VERIFY_MAX_WORKERS);
 }
 
-struct numbers {
-    uint64_t *v;
-    size_t n, cap;
-};
-
-static int push(struct numbers *ns, uint64_t v)
-{
-    if (ns->n == ns->cap) {
-        size_t cap = ns->cap ? ns->cap * 2 : 16;
-        uint64_t *p = realloc(ns->v, cap * sizeof *p);
-        if (!p)
-            return -1;
-        ns->v = p;
-        ns->cap = cap;
-    }
-    ns->v[ns->n++] = v;
-    return 0;
-}
-
 /* Numbers from stdin, one per line, surrounding blanks allowed; all read and checked before
  * any is verified, so bad input never leaves half a result behind. */
-static int read_stdin(struct numbers *ns)
+static int read_stdin(struct verify_args *args)
 {
     char *line = NULL;
     size_t cap = 0;
@@ -120,7 +96,7 @@ static int read_stdin(struct numbers *ns)
             rc = cli_error(CLI_USAGE, CMD, "stdin line %lu: %s", lineno, why);
             break;
         }
-        if (push(ns, v) < 0) {
+        if (verify_args_push(args, v) < 0) {
             rc = cli_error(CLI_RUNTIME, CMD, "out of memory");
             break;
         }
@@ -151,14 +127,6 @@ static void print_int_or_null(int v)
         printf("null");
 }
 
-/* --check-every auto: the target, the model's inputs and where they came from. */
-struct auto_k {
-    bool on;
-    double target;
-    const char *calibration; /* a file, or NULL: measured */
-    struct ipc_cost_inputs in;
-    bool target_met; /* for the current number */
-};
 
 static void print_ns_or_null(double ns)
 {
@@ -168,7 +136,7 @@ static void print_ns_or_null(double ns)
         printf("null");
 }
 
-static void print_model_json(const struct auto_k *a, uint64_t k)
+static void print_model_json(const struct verify_auto *a, uint64_t k)
 {
     if (!a->on) {
         printf(",\"check_every_mode\":\"fixed\",\"overhead_target\":null,\"model_source\":null"
@@ -190,7 +158,7 @@ static void print_model_json(const struct auto_k *a, uint64_t k)
 }
 
 static void print_json(const struct ipc_verify *v, const struct ipc_verify_result *r, unsigned run,
-                       const struct auto_k *a)
+                       const struct verify_auto *a)
 {
     const struct ipc_verify_opts *o = &v->opts;
     printf("{\"number\":\"%llu\",\"prime\":%s,\"factor\":", (unsigned long long)r->n,
@@ -224,7 +192,7 @@ static void print_json(const struct ipc_verify *v, const struct ipc_verify_resul
     printf("}\n");
 }
 
-static void print_table_header(const struct ipc_verify *v, const struct auto_k *a)
+static void print_table_header(const struct ipc_verify *v, const struct verify_auto *a)
 {
     const struct ipc_verify_opts *o = &v->opts;
     printf("# strategy %s, flag %s (one check %.2f ns, calibrated), %u worker%s",
@@ -260,7 +228,7 @@ static void print_table_header(const struct ipc_verify *v, const struct auto_k *
     printf("\n");
 }
 
-static void print_table(const struct ipc_verify_result *r, const struct auto_k *a, uint64_t k)
+static void print_table(const struct ipc_verify_result *r, const struct verify_auto *a, uint64_t k)
 {
     char factor[24] = "-", stop[24] = "-";
     if (r->factor)
@@ -281,241 +249,94 @@ static void print_table(const struct ipc_verify_result *r, const struct auto_k *
     putchar('\n');
 }
 
-int cmd_verify(int argc, char **argv)
+/* Verify every number with an open flag; CLI_OK or an exit status after a one-line error. */
+static int run(struct verify_args *args, struct flag *f)
 {
-    enum {
-        OPT_BOOK = 256,
-        OPT_NO_PIN,
-        OPT_TMPDIR,
-        OPT_FORMAT,
-        OPT_SERVER_CPU,
-        OPT_REDIS_SOCKET,
-        OPT_REDIS_HOST,
-        OPT_REDIS_PORT,
-        OPT_REDIS_PASSWORD,
-        OPT_CALIBRATION,
-    };
-    static const struct option opts[] = {
-        {"strategy", required_argument, NULL, 's'},
-        {"flag", required_argument, NULL, 'f'},
-        {"workers", required_argument, NULL, 'w'},
-        {"check-every", required_argument, NULL, 'k'},
-        {"serial-cutoff", required_argument, NULL, 'c'},
-        {"repeat", required_argument, NULL, 'r'},
-        {"book", no_argument, NULL, OPT_BOOK},
-        {"no-pin", no_argument, NULL, OPT_NO_PIN},
-        {"tmpdir", required_argument, NULL, OPT_TMPDIR},
-        {"format", required_argument, NULL, OPT_FORMAT},
-        {"server-cpu", required_argument, NULL, OPT_SERVER_CPU},
-        {"redis-socket", required_argument, NULL, OPT_REDIS_SOCKET},
-        {"redis-host", required_argument, NULL, OPT_REDIS_HOST},
-        {"redis-port", required_argument, NULL, OPT_REDIS_PORT},
-        {"redis-password", required_argument, NULL, OPT_REDIS_PASSWORD},
-        {"calibration", required_argument, NULL, OPT_CALIBRATION},
-        {"help", no_argument, NULL, 'h'},
-        {0, 0, 0, 0},
-    };
-    static int allowed[IPC_VERIFY_MAX_WORKERS];
-    int nallowed = ipc_cpu_allowed(allowed, IPC_VERIFY_MAX_WORKERS);
-    struct ipc_verify_opts o;
-    ipc_verify_opts_default(&o, allowed, nallowed);
-    const char *flag_name = "atomic";
-    struct flag_config cfg = {0};
-    bool book = false, json = false, pin = true;
-    struct auto_k a = {.target = IPC_COST_DEFAULT_TARGET};
-    uint64_t repeat = 1, u;
-
-    optind = 0;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, ":s:f:w:k:c:r:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 's':
-            if (ipc_strategy_parse(optarg, &o.strategy) < 0)
-                return cli_unknown(CMD, "strategy", optarg, "serial, pool, less-naive");
-            break;
-        case 'f':
-            flag_name = optarg;
-            break;
-        case 'w':
-            CLI_NUM_OPT(CMD, u, "workers", 1, IPC_VERIFY_MAX_WORKERS);
-            o.workers = (unsigned)u;
-            break;
-        case 'k':
-            if (strncmp(optarg, "auto", 4) == 0 && (optarg[4] == '\0' || optarg[4] == ':')) {
-                char why[256];
-                a.on = true;
-                a.target = IPC_COST_DEFAULT_TARGET;
-                if (optarg[4] == ':' && ipc_cost_parse_target(optarg + 5, &a.target, why,
-                                                              sizeof why) < 0)
-                    return cli_error(CLI_USAGE, CMD, "--check-every %s: %s",
-                                     CLI_QUOTED(optarg), why);
+    struct verify_auto *a = &args->autok;
+    struct ipc_verify v;
+    char why[256];
+    if (a->on && !a->calibration &&
+        ipc_calibrate(f, args->o.cpus, args->o.ncpus, &a->in, why, sizeof why) < 0)
+        return cli_error(CLI_RUNTIME, CMD, "calibrating %s: %s", args->ops->name, why);
+    if (ipc_verify_init(&v, f, &args->o) < 0)
+        return cli_error(CLI_RUNTIME, CMD, "%s", v.errstr);
+    /* One measurement of c: the model's, when it was just made (same method). */
+    if (a->on && !a->calibration)
+        v.check_cost_ns = a->in.check_ns;
+    if (!args->json)
+        print_table_header(&v, a);
+    int rc = CLI_OK;
+    for (unsigned run = 1; run <= args->repeat && rc == CLI_OK; run++) {
+        for (size_t i = 0; i < args->count && rc == CLI_OK; i++) {
+            uint64_t n = args->numbers[i];
+            struct ipc_verify_result r;
+            if (a->on)
+                a->target_met = ipc_cost_choose_k(&a->in, a->target,
+                                                  ipc_verify_max_check_every(&v.opts, n),
+                                                  &v.opts.check_every);
+            if (ipc_verify_number(&v, n, &r) < 0) {
+                rc = cli_error(CLI_RUNTIME, CMD, "%llu with flag %s: %s", (unsigned long long)n,
+                               args->ops->name, v.errstr);
                 break;
             }
-            a.on = false;
-            CLI_NUM_OPT(CMD, o.check_every, "check-every", 1, UINT64_MAX);
-            break;
-        case OPT_CALIBRATION:
-            if (!*optarg)
-                return cli_error(CLI_USAGE, CMD, "--calibration: empty path");
-            a.calibration = optarg;
-            break;
-        case 'c':
-            CLI_NUM_OPT(CMD, o.serial_cutoff, "serial-cutoff", 0, UINT64_MAX);
-            break;
-        case 'r':
-            CLI_NUM_OPT(CMD, repeat, "repeat", 1, 1000000);
-            break;
-        case OPT_BOOK:
-            book = true;
-            break;
-        case OPT_NO_PIN:
-            pin = false;
-            break;
-        case OPT_TMPDIR:
-            if (!*optarg)
-                return cli_error(CLI_USAGE, CMD, "--tmpdir: empty path");
-            cfg.tmpdir = optarg;
-            break;
-        case OPT_SERVER_CPU: {
-            int cpu;
-            if (cli_option_cpu(CMD, "server-cpu", optarg, allowed, nallowed, &cpu) != CLI_OK)
-                return CLI_USAGE;
-            cfg.pin_server = true;
-            cfg.server_cpu = (unsigned)cpu;
-            break;
+            if (args->json)
+                print_json(&v, &r, run, a);
+            else
+                print_table(&r, a, v.opts.check_every);
         }
-        case OPT_REDIS_SOCKET:
-            if (!*optarg)
-                return cli_error(CLI_USAGE, CMD, "--redis-socket: empty path");
-            cfg.redis_socket = optarg;
-            break;
-        case OPT_REDIS_HOST:
-            if (!*optarg)
-                return cli_error(CLI_USAGE, CMD, "--redis-host: empty host name");
-            cfg.redis_host = optarg;
-            break;
-        case OPT_REDIS_PORT:
-            CLI_NUM_OPT(CMD, u, "redis-port", 1, 65535);
-            cfg.redis_port = (unsigned)u;
-            break;
-        case OPT_REDIS_PASSWORD:
-            if (!*optarg)
-                return cli_error(CLI_USAGE, CMD, "--redis-password: empty password");
-            cfg.redis_password = optarg;
-            break;
-        case OPT_FORMAT:
-            if (cli_parse_format(CMD, optarg, &json) != CLI_OK)
-                return CLI_USAGE;
-            break;
-        case 'h':
-            usage(stdout);
-            return CLI_OK;
-        default:
-            return cli_getopt_error(CMD, c, argv);
-        }
+        if (cli_flush() < 0 && rc == CLI_OK)
+            rc = CLI_RUNTIME; /* nobody reads the results any more: stop measuring */
     }
-    if (!pin)
-        o.cpus = NULL, o.ncpus = 0;
-    if (a.calibration && !a.on)
-        return cli_error(CLI_USAGE, CMD, "--calibration needs --check-every auto");
-    if (cfg.redis_port && !cfg.redis_host)
-        cfg.redis_host = "127.0.0.1";
-    cfg.participants = o.workers + 1; /* the workers and the parent (calibration, serial) */
+    ipc_verify_fini(&v);
+    return rc;
+}
 
-    const struct flag_ops *ops = flag_backend_find(flag_name);
-    if (!ops)
-        return cli_unknown(CMD, "flag backend", flag_name, "'ipclab flags' lists them");
-
-    struct numbers ns = {0};
-    int rc = CLI_OK;
-    if (book && optind < argc) {
-        rc = cli_error(CLI_USAGE, CMD, "give either --book or numbers, not both");
-    } else if (book) {
-        for (size_t i = 0; i < sizeof book_numbers / sizeof book_numbers[0] && rc == 0; i++)
-            if (push(&ns, strtoull(book_numbers[i], NULL, 10)) < 0)
-                rc = cli_error(CLI_RUNTIME, CMD, "out of memory");
-    } else if (optind < argc) {
-        for (int i = optind; i < argc && rc == CLI_OK; i++) {
-            uint64_t v;
-            char why[256];
-            if (cli_parse_u64(argv[i], 0, UINT64_MAX, &v, why, sizeof why) < 0)
-                rc = cli_error(CLI_USAGE, CMD, "%s", why);
-            else if (push(&ns, v) < 0)
-                rc = cli_error(CLI_RUNTIME, CMD, "out of memory");
-        }
-    } else {
-        rc = read_stdin(&ns);
-        if (rc == CLI_OK && ns.n == 0)
+int cmd_verify(int argc, char **argv)
+{
+    static struct verify_args args; /* 4 KiB of allowed CPUs: not on the stack */
+    int rc = verify_args_parse(argc, argv, &args);
+    if (rc == CLI_OK && args.help) {
+        usage(stdout);
+        goto out;
+    }
+    if (rc == CLI_OK && !args.book && args.count == 0) {
+        rc = read_stdin(&args);
+        if (rc == CLI_OK && args.count == 0)
             rc = cli_error(CLI_USAGE, CMD, "no numbers on standard input");
     }
-    if (rc != CLI_OK) {
-        free(ns.v);
-        return rc;
-    }
+    if (rc != CLI_OK)
+        goto out;
 
+    const struct flag_ops *ops = args.ops;
+    struct verify_auto *a = &args.autok;
     char why[256];
-    if (a.on && a.calibration) { /* bad input, found before any server starts */
-        int got = ipc_calibration_read(a.calibration, ops->name, &a.in, why, sizeof why);
-        if (got == 0 && !ipc_cost_inputs_valid(&a.in))
-            got = -EINVAL, snprintf(why, sizeof why, "%s: unusable inputs", a.calibration);
+    if (a->on && a->calibration) { /* bad input, found before any server starts */
+        int got = ipc_calibration_read(a->calibration, ops->name, &a->in, why, sizeof why);
+        if (got == 0 && !ipc_cost_inputs_valid(&a->in))
+            got = -EINVAL, snprintf(why, sizeof why, "%s: unusable inputs", a->calibration);
         if (got < 0) {
-            free(ns.v);
-            return cli_error(got == -ENOENT || got == -EINVAL ? CLI_USAGE : CLI_RUNTIME, CMD,
-                             "%s", why);
+            rc = cli_error(got == -ENOENT || got == -EINVAL ? CLI_USAGE : CLI_RUNTIME, CMD, "%s",
+                           why);
+            goto out;
         }
     }
     int probed = flag_probe(ops, why, sizeof why);
     /* An existing Redis server makes a missing local redis-server binary irrelevant. */
-    if (probed == -ENOENT && (cfg.redis_socket || cfg.redis_host))
+    if (probed == -ENOENT && (args.cfg.redis_socket || args.cfg.redis_host))
         probed = 0;
     if (probed < 0) {
-        free(ns.v);
-        return cli_error(CLI_RUNTIME, CMD, "flag backend '%s' is not available here: %s", ops->name,
-                         why);
+        rc = cli_error(CLI_RUNTIME, CMD, "flag backend '%s' is not available here: %s", ops->name,
+                       why);
+        goto out;
     }
     struct flag f = FLAG_INIT;
-    if (flag_open(&f, ops, &cfg) < 0) {
-        free(ns.v);
-        return cli_error(CLI_RUNTIME, CMD, "%s", f.errstr);
+    if (flag_open(&f, ops, &args.cfg) < 0) {
+        rc = cli_error(CLI_RUNTIME, CMD, "%s", f.errstr);
+        goto out;
     }
-    struct ipc_verify v;
-    if (a.on && !a.calibration && ipc_calibrate(&f, o.cpus, o.ncpus, &a.in, why, sizeof why) < 0) {
-        flag_close(&f);
-        free(ns.v);
-        return cli_error(CLI_RUNTIME, CMD, "calibrating %s: %s", ops->name, why);
-    }
-    if (ipc_verify_init(&v, &f, &o) < 0) {
-        rc = cli_error(CLI_RUNTIME, CMD, "%s", v.errstr);
-    } else {
-        /* One measurement of c: the model's, when it was just made (same method). */
-        if (a.on && !a.calibration)
-            v.check_cost_ns = a.in.check_ns;
-        if (!json)
-            print_table_header(&v, &a);
-        for (unsigned run = 1; run <= repeat && rc == CLI_OK; run++) {
-            for (size_t i = 0; i < ns.n && rc == CLI_OK; i++) {
-                struct ipc_verify_result r;
-                if (a.on)
-                    a.target_met = ipc_cost_choose_k(&a.in, a.target,
-                                                     ipc_verify_max_check_every(&v.opts, ns.v[i]),
-                                                     &v.opts.check_every);
-                if (ipc_verify_number(&v, ns.v[i], &r) < 0) {
-                    rc = cli_error(CLI_RUNTIME, CMD, "%llu with flag %s: %s",
-                                   (unsigned long long)ns.v[i], ops->name, v.errstr);
-                    break;
-                }
-                if (json)
-                    print_json(&v, &r, run, &a);
-                else
-                    print_table(&r, &a, v.opts.check_every);
-            }
-            if (cli_flush() < 0 && rc == CLI_OK)
-                rc = CLI_RUNTIME; /* nobody reads the results any more: stop measuring */
-        }
-        ipc_verify_fini(&v);
-    }
+    rc = run(&args, &f);
     flag_close(&f);
-    free(ns.v);
+out:
+    verify_args_free(&args);
     return rc;
 }
