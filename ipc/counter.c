@@ -3,6 +3,7 @@
 #include "counter.h"
 
 #include "clock.h"
+#include "errbuf.h"
 #include "pool.h"
 #include "shared.h"
 
@@ -10,7 +11,6 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdalign.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -20,20 +20,6 @@
 
 /* Workers that do not reach the start line within this long are a failure, not a hang. */
 #define START_TIMEOUT_NS (30ull * 1000000000ull)
-
-static int failf(char *err, size_t len, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int failf(char *err, size_t len, int rc, const char *fmt, ...)
-{
-    if (err && len) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, len, fmt, ap);
-        va_end(ap);
-    }
-    return rc;
-}
 
 /* ---- the start line --------------------------------------------------------------------- */
 
@@ -93,10 +79,10 @@ static int finish_pool(struct ipc_pool *pool, const char *what,
         char how[128];
         ipc_pool_describe(pool, failed, how, sizeof how);
         const char *why = worker_err ? worker_err(ctx, failed) : "";
-        rc = failf(err, len, -ECHILD, "%s worker %u (pid %d): %s", what, failed,
+        rc = ipc_errf(err, len, -ECHILD, "%s worker %u (pid %d): %s", what, failed,
                    (int)pool->procs[failed].pid, why && why[0] ? why : how);
     } else if (rc < 0) {
-        rc = failf(err, len, rc, "waiting for the %s workers: %s", what, strerror(-rc));
+        rc = ipc_errf(err, len, rc, "waiting for the %s workers: %s", what, strerror(-rc));
     }
     ipc_pool_destroy(pool);
     return rc;
@@ -244,29 +230,29 @@ int ipc_counter_run(const struct ipc_counter_opts *o, struct ipc_counter_result 
     if ((unsigned)o->variant >= IPC_COUNTER_VARIANTS || o->workers < 1 ||
         o->workers > IPC_COUNTER_MAX_WORKERS || o->increments < 1 ||
         o->increments > IPC_COUNTER_MAX_INCREMENTS)
-        return failf(err, errlen, -EINVAL, "counter: workers 1..%d and increments 1..%u",
+        return ipc_errf(err, errlen, -EINVAL, "counter: workers 1..%d and increments 1..%u",
                      IPC_COUNTER_MAX_WORKERS, IPC_COUNTER_MAX_INCREMENTS);
     uint64_t t_begin = ipc_now_ns();
     size_t size = sizeof(struct counter_ctl) + o->workers * sizeof(struct counter_slot);
     struct counter_ctl *c = ipc_shared_alloc(size);
     if (!c)
-        return failf(err, errlen, -errno, "counter: shared memory: %s", strerror(errno));
+        return ipc_errf(err, errlen, -errno, "counter: shared memory: %s", strerror(errno));
     int rc = init_mutex(&c->mutex);
     if (rc != 0) {
         ipc_shared_free(c, size);
-        return failf(err, errlen, -rc, "counter: process-shared robust mutex: %s", strerror(rc));
+        return ipc_errf(err, errlen, -rc, "counter: process-shared robust mutex: %s", strerror(rc));
     }
     struct counter_run run = {.ctl = c, .variant = o->variant, .increments = o->increments};
     struct ipc_pool pool;
     rc = ipc_pool_start(&pool, o->workers, counter_worker, &run, o->cpus, o->ncpus);
     if (rc < 0) {
-        failf(err, errlen, rc, "counter: cannot start the workers: %s", strerror(-rc));
+        ipc_errf(err, errlen, rc, "counter: cannot start the workers: %s", strerror(-rc));
         goto out;
     }
     rc = start_gather(&c->start, &pool, o->workers);
     if (rc == -ETIMEDOUT) {
         ipc_pool_destroy(&pool);
-        failf(err, errlen, rc, "counter: the workers did not start within 30 s");
+        ipc_errf(err, errlen, rc, "counter: the workers did not start within 30 s");
         goto out;
     }
     /* rc == 1 (a worker already gone): release the others anyway; the pool reports it. */

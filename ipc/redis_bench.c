@@ -4,12 +4,12 @@
 
 #include "clock.h"
 #include "cpu.h"
+#include "errbuf.h"
 #include "redis_server.h"
 
 #include <errno.h>
 #include <math.h>
 #include <sched.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,19 +53,6 @@ const char *ipc_rb_set_value(void)
         }
     }
     return value;
-}
-
-static void set_err(char *err, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t len, const char *fmt, ...)
-{
-    if (!err || !len)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, len, fmt, ap);
-    va_end(ap);
 }
 
 int ipc_rb_ensure_fds(unsigned clients)
@@ -309,7 +296,7 @@ static int ctx_fail(struct run *b, const redisContext *c, int saved, const char 
     case REDIS_ERR_IO:
         if (saved == EAGAIN || saved == EWOULDBLOCK) {
             /* SO_SNDTIMEO / SO_RCVTIMEO expired: hiredis reports the bare EAGAIN. */
-            set_err(b->err, b->errlen, "%s: %s: no progress within %d ms", b->where, what,
+            ipc_set_err(b->err, b->errlen, "%s: %s: no progress within %d ms", b->where, what,
                     b->o->timeout_ms ? b->o->timeout_ms : IPC_RB_DEFAULT_TIMEOUT_MS);
             return -ETIMEDOUT;
         }
@@ -325,7 +312,7 @@ static int ctx_fail(struct run *b, const redisContext *c, int saved, const char 
         rc = -ENOMEM;
         break;
     }
-    set_err(b->err, b->errlen, "%s: %s: %s", b->where, what, why);
+    ipc_set_err(b->err, b->errlen, "%s: %s: %s", b->where, what, why);
     return rc;
 }
 
@@ -338,7 +325,7 @@ static int connect_one(struct run *b, struct client *cl)
                                    : redisConnectWithTimeout(b->t->host, b->t->port, tv);
     int saved = errno;
     if (!c) {
-        set_err(b->err, b->errlen, "%s: connect: out of memory", b->where);
+        ipc_set_err(b->err, b->errlen, "%s: connect: out of memory", b->where);
         return -ENOMEM;
     }
     int rc = 0;
@@ -351,11 +338,11 @@ static int connect_one(struct run *b, struct client *cl)
     } else if (fcntl(c->fd, F_SETFD, FD_CLOEXEC) < 0) {
         /* A redis-benchmark or redis-server started later must not hold it open. */
         rc = -errno;
-        set_err(b->err, b->errlen, "%s: FD_CLOEXEC: %s", b->where, strerror(errno));
+        ipc_set_err(b->err, b->errlen, "%s: FD_CLOEXEC: %s", b->where, strerror(errno));
     } else {
         char why[200];
         if ((rc = ipc_redis_auth(c, b->t->password, why, sizeof why)) < 0)
-            set_err(b->err, b->errlen, "%s: %s", b->where, why);
+            ipc_set_err(b->err, b->errlen, "%s: %s", b->where, why);
     }
     if (rc < 0) {
         redisFree(c);
@@ -400,7 +387,7 @@ static int start_batch(struct run *b, size_t i)
 static int check_reply(struct run *b, const redisReply *r)
 {
     if (r->type == REDIS_REPLY_ERROR) {
-        set_err(b->err, b->errlen, "%s: %s: error reply: %.200s", b->where,
+        ipc_set_err(b->err, b->errlen, "%s: %s: error reply: %.200s", b->where,
                 ipc_rb_op_title(b->o->op), r->str ? r->str : "");
         return -EIO;
     }
@@ -417,7 +404,7 @@ static int check_reply(struct run *b, const redisReply *r)
         break;
     }
     if (!ok) {
-        set_err(b->err, b->errlen, "%s: %s: unexpected reply of type %d", b->where,
+        ipc_set_err(b->err, b->errlen, "%s: %s: unexpected reply of type %d", b->where,
                 ipc_rb_op_title(b->o->op), r->type);
         return -EPROTO;
     }
@@ -448,7 +435,7 @@ static int on_readable(struct run *b, size_t i)
     b->t_last = now;
     b->answered += cl->batch;
     if (ipc_rb_lat_add(&b->lat, now - cl->t0, cl->batch) < 0) {
-        set_err(b->err, b->errlen, "latency samples: out of memory");
+        ipc_set_err(b->err, b->errlen, "latency samples: out of memory");
         return -ENOMEM;
     }
     return start_batch(b, i);
@@ -469,11 +456,11 @@ static int loop(struct run *b)
         if (ready < 0 && errno == EINTR)
             continue;
         if (ready < 0) {
-            set_err(b->err, b->errlen, "poll: %s", strerror(errno));
+            ipc_set_err(b->err, b->errlen, "poll: %s", strerror(errno));
             return -errno;
         }
         if (ready == 0) {
-            set_err(b->err, b->errlen,
+            ipc_set_err(b->err, b->errlen,
                     "%s: no reply within %d ms (%llu of %llu requests answered)", b->where, ms,
                     (unsigned long long)b->answered, (unsigned long long)b->o->requests);
             return -ETIMEDOUT;
@@ -494,18 +481,18 @@ static int check_opts(const struct ipc_rb_target *t, const struct ipc_rb_opts *o
                       size_t errlen)
 {
     if ((unsigned)o->op >= IPC_RB_NOPS)
-        set_err(err, errlen, "unknown operation %d", (int)o->op);
+        ipc_set_err(err, errlen, "unknown operation %d", (int)o->op);
     else if (o->pipeline < 1 || o->pipeline > IPC_RB_MAX_PIPELINE)
-        set_err(err, errlen, "pipeline %u is not within 1..%u", o->pipeline, IPC_RB_MAX_PIPELINE);
+        ipc_set_err(err, errlen, "pipeline %u is not within 1..%u", o->pipeline, IPC_RB_MAX_PIPELINE);
     else if (o->clients < 1 || o->clients > IPC_RB_MAX_CLIENTS)
-        set_err(err, errlen, "clients %u is not within 1..%u", o->clients, IPC_RB_MAX_CLIENTS);
+        ipc_set_err(err, errlen, "clients %u is not within 1..%u", o->clients, IPC_RB_MAX_CLIENTS);
     else if (o->requests < 1 || o->requests > IPC_RB_MAX_REQUESTS)
-        set_err(err, errlen, "requests %llu is not within 1..%llu",
+        ipc_set_err(err, errlen, "requests %llu is not within 1..%llu",
                 (unsigned long long)o->requests, IPC_RB_MAX_REQUESTS);
     else if (o->timeout_ms < 0)
-        set_err(err, errlen, "negative timeout");
+        ipc_set_err(err, errlen, "negative timeout");
     else if (t->socket ? !*t->socket : !t->host || !*t->host || t->port < 1 || t->port > 65535)
-        set_err(err, errlen, "no server given (a Unix socket, or a host and a port 1..65535)");
+        ipc_set_err(err, errlen, "no server given (a Unix socket, or a host and a port 1..65535)");
     else
         return 0;
     return -EINVAL;
@@ -539,7 +526,7 @@ int ipc_rb_run(const struct ipc_rb_target *t, const struct ipc_rb_opts *o, struc
         snprintf(b.where, sizeof b.where, "%.250s:%d", t->host, t->port);
     int len = format_cmd(o->op, &b.cmd);
     if (len <= 0) {
-        set_err(err, errlen, "cannot format the command: out of memory");
+        ipc_set_err(err, errlen, "cannot format the command: out of memory");
         return -ENOMEM;
     }
     b.cmdlen = (size_t)len;
@@ -549,7 +536,7 @@ int ipc_rb_run(const struct ipc_rb_target *t, const struct ipc_rb_opts *o, struc
     b.pfd = calloc(o->clients, sizeof *b.pfd);
     if (!b.batch || !b.c || !b.pfd ||
         ipc_rb_lat_init(&b.lat, batches, o->pipeline, IPC_RB_EXACT_MAX_BATCHES) < 0) {
-        set_err(err, errlen, "out of memory for %u clients and %llu batches", o->clients,
+        ipc_set_err(err, errlen, "out of memory for %u clients and %llu batches", o->clients,
                 (unsigned long long)batches);
         rc = -ENOMEM;
         goto out;
@@ -561,20 +548,20 @@ int ipc_rb_run(const struct ipc_rb_target *t, const struct ipc_rb_opts *o, struc
     cpu_set_t old;
     bool pinned = false;
     if (o->cpu >= CPU_SETSIZE) {
-        set_err(err, errlen, "cannot pin to CPU %d: out of range", o->cpu);
+        ipc_set_err(err, errlen, "cannot pin to CPU %d: out of range", o->cpu);
         rc = -EINVAL;
         goto out;
     }
     if (o->cpu >= 0) {
         if (sched_getaffinity(0, sizeof old, &old) < 0 || ipc_cpu_pin(o->cpu) < 0) {
             rc = -errno;
-            set_err(err, errlen, "cannot pin to CPU %d: %s", o->cpu, strerror(errno));
+            ipc_set_err(err, errlen, "cannot pin to CPU %d: %s", o->cpu, strerror(errno));
             goto out;
         }
         pinned = true;
     }
     if ((rc = ipc_rb_ensure_fds(o->clients)) < 0) {
-        set_err(err, errlen, "%u connections need %u file descriptors: %s", o->clients,
+        ipc_set_err(err, errlen, "%u connections need %u file descriptors: %s", o->clients,
                 o->clients + 64, strerror(-rc));
         goto unpin;
     }
@@ -642,7 +629,7 @@ int ipc_rb_requests_for(const struct ipc_rb_target *t, const struct ipc_rb_opts 
 
 bool ipc_rb_available(char *why, size_t len)
 {
-    set_err(why, len, NO_HIREDIS);
+    ipc_set_err(why, len, NO_HIREDIS);
     return false;
 }
 
@@ -650,7 +637,7 @@ int ipc_rb_run(const struct ipc_rb_target *t, const struct ipc_rb_opts *o, struc
                char *err, size_t errlen)
 {
     (void)t, (void)o, (void)r;
-    set_err(err, errlen, NO_HIREDIS);
+    ipc_set_err(err, errlen, NO_HIREDIS);
     return -ENOTSUP;
 }
 
@@ -658,7 +645,7 @@ int ipc_rb_requests_for(const struct ipc_rb_target *t, const struct ipc_rb_opts 
                         double seconds, uint64_t *n, char *err, size_t errlen)
 {
     (void)t, (void)o, (void)seconds, (void)n;
-    set_err(err, errlen, NO_HIREDIS);
+    ipc_set_err(err, errlen, NO_HIREDIS);
     return -ENOTSUP;
 }
 

@@ -2,10 +2,10 @@
 /* Run Debian's redis-benchmark as a child (pinned, timed out, never orphaned), parse its CSV. */
 #include "redis_benchmark_tool.h"
 
-#include "program.h"
-
 #include "clock.h"
 #include "cpu.h"
+#include "errbuf.h"
+#include "program.h"
 #include "server.h"
 
 #include <ctype.h>
@@ -13,7 +13,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,19 +37,6 @@
     "\"test\",\"rps\",\"avg_latency_ms\",\"min_latency_ms\",\"p50_latency_ms\","                   \
     "\"p95_latency_ms\",\"p99_latency_ms\",\"max_latency_ms\""
 #define CSV_FIELDS 8
-
-static void set_err(char *err, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t len, const char *fmt, ...)
-{
-    if (!err || !len)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, len, fmt, ap);
-    va_end(ap);
-}
 
 /* Up to 120 bytes of s[0..n) fit for a one-line message: control bytes as \xNN, "..." when
  * cut. What redis-benchmark prints is not ours to trust with a terminal. */
@@ -78,9 +64,9 @@ int ipc_redis_benchmark_find(char *path, size_t pathlen, char *why, size_t whyle
 {
     int rc = ipc_program_find("redis-benchmark", path, pathlen);
     if (rc == -ENAMETOOLONG)
-        set_err(why, whylen, "the path of redis-benchmark is too long");
+        ipc_set_err(why, whylen, "the path of redis-benchmark is too long");
     else if (rc < 0)
-        set_err(why, whylen, "redis-benchmark not found (Debian package redis-tools)");
+        ipc_set_err(why, whylen, "redis-benchmark not found (Debian package redis-tools)");
     return rc;
 }
 
@@ -133,7 +119,7 @@ static int parse_number(const char *s, size_t n, int idx, double *out, char *err
     if (i == n && digits) {
         char buf[64];
         if (n >= sizeof buf) {
-            set_err(err, errlen, "field %s is too long ('%s')", field_names[idx], SHOWN(s, n));
+            ipc_set_err(err, errlen, "field %s is too long ('%s')", field_names[idx], SHOWN(s, n));
             return -EPROTO;
         }
         memcpy(buf, s, n);
@@ -143,17 +129,17 @@ static int parse_number(const char *s, size_t n, int idx, double *out, char *err
     }
     if (idx == 1 && has_word(s, n, "inf"))
         /* It divides by its elapsed milliseconds: a run under one prints inf. */
-        set_err(err, errlen,
+        ipc_set_err(err, errlen,
                 "field rps is not a finite number ('%s'): the run took less than "
                 "redis-benchmark's 1 ms clock tick (give it more requests)",
                 SHOWN(s, n));
     else if (has_word(s, n, "nan") || has_word(s, n, "inf"))
-        set_err(err, errlen, "field %s is not a finite number ('%s')", field_names[idx],
+        ipc_set_err(err, errlen, "field %s is not a finite number ('%s')", field_names[idx],
                 SHOWN(s, n));
     else if (n && s[0] == '-')
-        set_err(err, errlen, "field %s is negative ('%s')", field_names[idx], SHOWN(s, n));
+        ipc_set_err(err, errlen, "field %s is negative ('%s')", field_names[idx], SHOWN(s, n));
     else
-        set_err(err, errlen, "field %s is not a number ('%s')", field_names[idx], SHOWN(s, n));
+        ipc_set_err(err, errlen, "field %s is not a number ('%s')", field_names[idx], SHOWN(s, n));
     return -EPROTO;
 }
 
@@ -165,13 +151,13 @@ static int split_row(const char *line, size_t len, const char **f, size_t *fl, i
     *nf = 0;
     for (;;) {
         if (i >= len || line[i] != '"') {
-            set_err(err, errlen, "field %d of the row is not quoted: '%s'", *nf + 1,
+            ipc_set_err(err, errlen, "field %d of the row is not quoted: '%s'", *nf + 1,
                     SHOWN(line, len));
             return -EPROTO;
         }
         const char *q = memchr(line + i + 1, '"', len - i - 1);
         if (!q) {
-            set_err(err, errlen, "field %d of the row has no closing quote: '%s'", *nf + 1,
+            ipc_set_err(err, errlen, "field %d of the row has no closing quote: '%s'", *nf + 1,
                     SHOWN(line, len));
             return -EPROTO;
         }
@@ -184,14 +170,14 @@ static int split_row(const char *line, size_t len, const char **f, size_t *fl, i
         if (i == len)
             break;
         if (line[i] != ',') {
-            set_err(err, errlen, "fields of the row are not separated by commas: '%s'",
+            ipc_set_err(err, errlen, "fields of the row are not separated by commas: '%s'",
                     SHOWN(line, len));
             return -EPROTO;
         }
         i++;
     }
     if (*nf != CSV_FIELDS) {
-        set_err(err, errlen, "the row has %d fields, expected %d: '%s'", *nf, CSV_FIELDS,
+        ipc_set_err(err, errlen, "the row has %d fields, expected %d: '%s'", *nf, CSV_FIELDS,
                 SHOWN(line, len));
         return -EPROTO;
     }
@@ -204,15 +190,15 @@ int ipc_rb_parse_csv(const char *text, const char *test_name, struct ipc_rb_resu
     const char *p = text, *line;
     size_t len;
     if (!next_line(&p, &line, &len)) {
-        set_err(err, errlen, "no output");
+        ipc_set_err(err, errlen, "no output");
         return -EPROTO;
     }
     if (len != strlen(CSV_HEADER) || memcmp(line, CSV_HEADER, len) != 0) {
-        set_err(err, errlen, "not redis-benchmark's CSV header: '%s'", SHOWN(line, len));
+        ipc_set_err(err, errlen, "not redis-benchmark's CSV header: '%s'", SHOWN(line, len));
         return -EPROTO;
     }
     if (!next_line(&p, &line, &len) || len == 0) {
-        set_err(err, errlen, "no result row after the CSV header");
+        ipc_set_err(err, errlen, "no result row after the CSV header");
         return -EPROTO;
     }
     const char *f[CSV_FIELDS];
@@ -222,7 +208,7 @@ int ipc_rb_parse_csv(const char *text, const char *test_name, struct ipc_rb_resu
     if (rc < 0)
         return rc;
     if (fl[0] != strlen(test_name) || memcmp(f[0], test_name, fl[0]) != 0) {
-        set_err(err, errlen, "the row is for test '%s', expected '%s'", SHOWN(f[0], fl[0]),
+        ipc_set_err(err, errlen, "the row is for test '%s', expected '%s'", SHOWN(f[0], fl[0]),
                 test_name);
         return -EPROTO;
     }
@@ -234,18 +220,18 @@ int ipc_rb_parse_csv(const char *text, const char *test_name, struct ipc_rb_resu
     size_t rest_len;
     while (next_line(&p, &rest_line, &rest_len)) {
         if (rest_len) {
-            set_err(err, errlen, "unexpected line after the result row: '%s'",
+            ipc_set_err(err, errlen, "unexpected line after the result row: '%s'",
                     SHOWN(rest_line, rest_len));
             return -EPROTO;
         }
     }
     double rps = v[1], avg = v[2], min = v[3], p50 = v[4], p95 = v[5], p99 = v[6], max = v[7];
     if (!(rps > 0)) {
-        set_err(err, errlen, "rps is %s", SHOWN(f[1], fl[1]));
+        ipc_set_err(err, errlen, "rps is %s", SHOWN(f[1], fl[1]));
         return -EPROTO;
     }
     if (!(min <= p50 && p50 <= p95 && p95 <= p99 && p99 <= max && min <= avg && avg <= max)) {
-        set_err(err, errlen,
+        ipc_set_err(err, errlen,
                 "latencies out of order (avg %.3f, min %.3f, p50 %.3f, p95 %.3f, p99 %.3f, "
                 "max %.3f ms)",
                 avg, min, p50, p95, p99, max);
@@ -357,26 +343,26 @@ static void describe_failure(const struct ipc_server *s, struct sink *out, struc
 {
     int st = s->status;
     if (WIFSIGNALED(st)) {
-        set_err(err, errlen, "redis-benchmark was killed by signal %d (%s)", WTERMSIG(st),
+        ipc_set_err(err, errlen, "redis-benchmark was killed by signal %d (%s)", WTERMSIG(st),
                 strsignal(WTERMSIG(st)));
         return;
     }
     switch (WEXITSTATUS(st)) {
     case EXIT_NO_EXEC:
-        set_err(err, errlen, "redis-benchmark could not be executed");
+        ipc_set_err(err, errlen, "redis-benchmark could not be executed");
         return;
     case EXIT_NO_PIN:
-        set_err(err, errlen, "redis-benchmark could not be pinned to CPU %d", s->cpu);
+        ipc_set_err(err, errlen, "redis-benchmark could not be pinned to CPU %d", s->cpu);
         return;
     case EXIT_NO_PDEATHSIG:
-        set_err(err, errlen, "redis-benchmark could not be tied to its parent's life");
+        ipc_set_err(err, errlen, "redis-benchmark could not be tied to its parent's life");
         return;
     }
     size_t n;
     const char *line = last_line(errs->buf, errs->len, &n);
     if (!n) /* it prints some errors (a bad option) on standard output */
         line = last_line(out->buf, out->len, &n);
-    set_err(err, errlen, "redis-benchmark exited with status %d%s%s", WEXITSTATUS(st),
+    ipc_set_err(err, errlen, "redis-benchmark exited with status %d%s%s", WEXITSTATUS(st),
             n ? ": " : " and said nothing", n ? SHOWN(line, n) : "");
 }
 
@@ -386,11 +372,11 @@ static int build_argv(struct launch *l, const struct ipc_rb_target *t, const str
     if ((unsigned)o->op >= IPC_RB_NOPS || o->pipeline < 1 || o->pipeline > IPC_RB_MAX_PIPELINE ||
         o->clients < 1 || o->clients > IPC_RB_MAX_CLIENTS || o->requests < 1 ||
         o->requests > IPC_RB_MAX_REQUESTS || o->timeout_ms < 0) {
-        set_err(err, errlen, "redis-benchmark: options out of range");
+        ipc_set_err(err, errlen, "redis-benchmark: options out of range");
         return -EINVAL;
     }
     if (t->socket ? !*t->socket : !t->host || !*t->host || t->port < 1 || t->port > 65535) {
-        set_err(err, errlen, "redis-benchmark: no server given");
+        ipc_set_err(err, errlen, "redis-benchmark: no server given");
         return -EINVAL;
     }
     snprintf(l->clients, sizeof l->clients, "%u", o->clients);
@@ -432,7 +418,7 @@ int ipc_redis_benchmark_run(const struct ipc_rb_target *t, const struct ipc_rb_o
     struct ipc_server s = {.pid = 0, .pidfd = -1};
     int rc;
     if (!l || !out.buf || !errs.buf) {
-        set_err(err, errlen, "redis-benchmark: out of memory");
+        ipc_set_err(err, errlen, "redis-benchmark: out of memory");
         rc = -ENOMEM;
         goto out;
     }
@@ -441,12 +427,12 @@ int ipc_redis_benchmark_run(const struct ipc_rb_target *t, const struct ipc_rb_o
     if ((rc = ipc_redis_benchmark_find(l->path, sizeof l->path, err, errlen)) < 0)
         goto out;
     if ((rc = ipc_rb_ensure_fds(o->clients)) < 0) {
-        set_err(err, errlen, "redis-benchmark: %u connections need %u file descriptors: %s",
+        ipc_set_err(err, errlen, "redis-benchmark: %u connections need %u file descriptors: %s",
                 o->clients, o->clients + 64, strerror(-rc));
         goto out;
     }
     if ((rc = make_pipe(outp)) < 0 || (rc = make_pipe(errp)) < 0) {
-        set_err(err, errlen, "redis-benchmark: pipe: %s", strerror(-rc));
+        ipc_set_err(err, errlen, "redis-benchmark: pipe: %s", strerror(-rc));
         goto out;
     }
     l->out_w = outp[1];
@@ -456,7 +442,7 @@ int ipc_redis_benchmark_run(const struct ipc_rb_target *t, const struct ipc_rb_o
                                             o->requests * IPC_RBT_TIMEOUT_US_PER_REQUEST / 1000;
     uint64_t deadline = ipc_now_ns() + limit_ms * 1000000u;
     if ((rc = ipc_server_start(&s, o->cpu, exec_tool, l)) < 0) {
-        set_err(err, errlen, "redis-benchmark: cannot start it: %s", strerror(-rc));
+        ipc_set_err(err, errlen, "redis-benchmark: cannot start it: %s", strerror(-rc));
         goto out;
     }
     /* Ours now closed, so the pipes reach EOF when the child's copies go. */
@@ -472,7 +458,7 @@ int ipc_redis_benchmark_run(const struct ipc_rb_target *t, const struct ipc_rb_o
         uint64_t now = ipc_now_ns();
         if (now >= deadline) {
             ipc_server_stop(&s, KILL_GRACE_MS);
-            set_err(err, errlen, "redis-benchmark did not finish within %llu ms and was killed",
+            ipc_set_err(err, errlen, "redis-benchmark did not finish within %llu ms and was killed",
                     (unsigned long long)limit_ms);
             rc = -ETIMEDOUT;
             goto out;
@@ -486,7 +472,7 @@ int ipc_redis_benchmark_run(const struct ipc_rb_target *t, const struct ipc_rb_o
         int n = poll(p, 3, left > INT_MAX ? INT_MAX : (int)left);
         if (n < 0 && errno != EINTR) {
             rc = -errno;
-            set_err(err, errlen, "redis-benchmark: poll: %s", strerror(errno));
+            ipc_set_err(err, errlen, "redis-benchmark: poll: %s", strerror(errno));
             ipc_server_stop(&s, KILL_GRACE_MS);
             goto out;
         }
@@ -510,14 +496,14 @@ int ipc_redis_benchmark_run(const struct ipc_rb_target *t, const struct ipc_rb_o
         goto out;
     }
     if (strlen(out.buf) != out.len) {
-        set_err(err, errlen, "redis-benchmark's output holds a NUL byte");
+        ipc_set_err(err, errlen, "redis-benchmark's output holds a NUL byte");
         rc = -EPROTO;
         goto out;
     }
     struct ipc_rb_result res = {0};
     char why[256];
     if ((rc = ipc_rb_parse_csv(out.buf, ipc_rb_op_title(o->op), &res, why, sizeof why)) < 0) {
-        set_err(err, errlen, "redis-benchmark's output: %s", why);
+        ipc_set_err(err, errlen, "redis-benchmark's output: %s", why);
         goto out;
     }
     res.requests = o->requests;

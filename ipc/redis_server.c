@@ -3,6 +3,7 @@
 #include "redis_server.h"
 
 #include "clock.h"
+#include "errbuf.h"
 #include "program.h"
 #include "tmpdir.h"
 
@@ -62,26 +63,13 @@ static int fail(struct ipc_redis_server *r, int err, const char *fmt, ...)
     return err;
 }
 
-static void set_why(char *why, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_why(char *why, size_t len, const char *fmt, ...)
-{
-    if (!why || !len)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, len, fmt, ap);
-    va_end(ap);
-}
-
 int ipc_redis_server_find(char *path, size_t pathlen, char *why, size_t whylen)
 {
     int rc = ipc_program_find("redis-server", path, pathlen);
     if (rc == -ENAMETOOLONG)
-        set_why(why, whylen, "the path of redis-server is too long");
+        ipc_set_err(why, whylen, "the path of redis-server is too long");
     else if (rc < 0)
-        set_why(why, whylen, "redis-server not found on PATH (apt-get install redis-server)");
+        ipc_set_err(why, whylen, "redis-server not found on PATH (apt-get install redis-server)");
     return rc;
 }
 

@@ -4,6 +4,7 @@
 #include "rng.h"
 
 #include "clock.h"
+#include "errbuf.h"
 #include "pool.h"
 #include "shared.h"
 
@@ -11,26 +12,11 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdalign.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static int failf(char *err, size_t len, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int failf(char *err, size_t len, int rc, const char *fmt, ...)
-{
-    if (err && len) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, len, fmt, ap);
-        va_end(ap);
-    }
-    return rc;
-}
 
 /* Wait for the pool; 0, or -errno with the reason in err. */
 static int finish_pool(struct ipc_pool *pool, const char *what, char *err, size_t len)
@@ -40,10 +26,10 @@ static int finish_pool(struct ipc_pool *pool, const char *what, char *err, size_
     if (rc == 1) {
         char how[128];
         ipc_pool_describe(pool, failed, how, sizeof how);
-        rc = failf(err, len, -ECHILD, "%s worker %u (pid %d): %s", what, failed,
+        rc = ipc_errf(err, len, -ECHILD, "%s worker %u (pid %d): %s", what, failed,
                    (int)pool->procs[failed].pid, how);
     } else if (rc < 0) {
-        rc = failf(err, len, rc, "waiting for the %s workers: %s", what, strerror(-rc));
+        rc = ipc_errf(err, len, rc, "waiting for the %s workers: %s", what, strerror(-rc));
     }
     ipc_pool_destroy(pool);
     return rc;
@@ -129,7 +115,7 @@ int ipc_rng_streams_run(const struct ipc_rng_streams_opts *o, struct ipc_rng_str
     if ((unsigned)o->seeding >= WL_SEEDING_COUNT || o->workers < 1 ||
         o->workers > IPC_RNG_MAX_WORKERS || o->count < 1 || o->count > IPC_RNG_MAX_COUNT ||
         (uint64_t)o->workers * o->count > IPC_RNG_MAX_VALUES)
-        return failf(err, errlen, -EINVAL,
+        return ipc_errf(err, errlen, -EINVAL,
                      "rng streams: workers 1..%d, count 1..%u, workers x count <= %llu",
                      IPC_RNG_MAX_WORKERS, IPC_RNG_MAX_COUNT,
                      (unsigned long long)IPC_RNG_MAX_VALUES);
@@ -138,7 +124,7 @@ int ipc_rng_streams_run(const struct ipc_rng_streams_opts *o, struct ipc_rng_str
     size_t size = sizeof(struct streams_ctl) + vbytes;
     struct streams_ctl *ctl = ipc_shared_alloc(size);
     if (!ctl)
-        return failf(err, errlen, -errno, "rng streams: shared memory: %s", strerror(errno));
+        return ipc_errf(err, errlen, -errno, "rng streams: shared memory: %s", strerror(errno));
     struct streams_run run = {.ctl = ctl, .values = (uint64_t *)(ctl + 1), .o = o};
     /* The parent seeds once, as a program that seeds at start-up and then forks would. */
     wl_xoshiro_seed(&run.parent, o->seed);
@@ -146,7 +132,7 @@ int ipc_rng_streams_run(const struct ipc_rng_streams_opts *o, struct ipc_rng_str
     int rc = ipc_pool_start(&pool, o->workers, streams_worker, &run, o->cpus, o->ncpus);
     if (rc < 0) {
         ipc_shared_free(ctl, size);
-        return failf(err, errlen, rc, "rng streams: cannot start the workers: %s", strerror(-rc));
+        return ipc_errf(err, errlen, rc, "rng streams: cannot start the workers: %s", strerror(-rc));
     }
     rc = finish_pool(&pool, "rng streams", err, errlen);
     if (rc < 0) {
@@ -163,7 +149,7 @@ int ipc_rng_streams_run(const struct ipc_rng_streams_opts *o, struct ipc_rng_str
     s->mapped = size;
     if ((rc = count_identical(s)) < 0) {
         ipc_rng_streams_free(s);
-        return failf(err, errlen, rc, "rng streams: out of memory");
+        return ipc_errf(err, errlen, rc, "rng streams: out of memory");
     }
     return 0;
 }
@@ -252,14 +238,14 @@ int ipc_rng_throughput_run(const struct ipc_rng_throughput_opts *o,
     memset(r, 0, sizeof *r);
     if ((unsigned)o->mode >= IPC_RNG_MODES || o->threads < 1 || o->threads > IPC_RNG_MAX_THREADS ||
         o->numbers < 1 || o->numbers > IPC_RNG_MAX_NUMBERS)
-        return failf(err, errlen, -EINVAL, "rng throughput: threads 1..%d, numbers 1..%u",
+        return ipc_errf(err, errlen, -EINVAL, "rng throughput: threads 1..%d, numbers 1..%u",
                      IPC_RNG_MAX_THREADS, IPC_RNG_MAX_NUMBERS);
     struct tp_shared *sh = aligned_alloc(IPC_CACHELINE, sizeof *sh);
     struct tp_thread *th = aligned_alloc(IPC_CACHELINE, o->threads * sizeof *th);
     if (!sh || !th) {
         free(sh);
         free(th);
-        return failf(err, errlen, -ENOMEM, "rng throughput: out of memory");
+        return ipc_errf(err, errlen, -ENOMEM, "rng throughput: out of memory");
     }
     memset(sh, 0, sizeof *sh);
     memset(th, 0, o->threads * sizeof *th);
@@ -269,7 +255,7 @@ int ipc_rng_throughput_run(const struct ipc_rng_throughput_opts *o,
     if (rc != 0) {
         free(sh);
         free(th);
-        return failf(err, errlen, -rc, "rng throughput: mutex: %s", strerror(rc));
+        return ipc_errf(err, errlen, -rc, "rng throughput: mutex: %s", strerror(rc));
     }
     unsigned created = 0;
     for (unsigned i = 0; i < o->threads; i++) {
@@ -304,7 +290,7 @@ int ipc_rng_throughput_run(const struct ipc_rng_throughput_opts *o,
     for (unsigned i = 0; i < created; i++)
         pthread_join(th[i].tid, NULL);
     if (rc != 0) {
-        failf(err, errlen, -rc, "rng throughput: cannot start thread %u: %s", created,
+        ipc_errf(err, errlen, -rc, "rng throughput: cannot start thread %u: %s", created,
               strerror(rc));
         rc = -rc;
     } else {

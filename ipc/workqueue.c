@@ -6,6 +6,7 @@
 
 #include "cleanup.h"
 #include "clock.h"
+#include "errbuf.h"
 #include "pool.h"
 #include "shared.h"
 
@@ -93,16 +94,6 @@ struct wq_ctx {
     size_t max_payload;
     int wake_rd, wake_wr, drain_rd, drain_wr;
 };
-
-static void set_err(char *err, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t len, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, len, fmt, ap);
-    va_end(ap);
-}
 
 static void close_fd(int *fd)
 {
@@ -477,12 +468,12 @@ struct run {
 static int wake_spare(struct run *r, size_t njobs)
 {
     if (r->spares_left == 0 && r->st->died > r->c.spares) {
-        set_err(r->err, r->errlen, "%u workers died, more than the %u spares", r->st->died,
+        ipc_set_err(r->err, r->errlen, "%u workers died, more than the %u spares", r->st->died,
                 r->c.spares);
         return -ECHILD;
     }
     if (r->spares_left == 0) {
-        set_err(r->err, r->errlen,
+        ipc_set_err(r->err, r->errlen,
                 "%llu of %zu jobs have no result and no spare worker is left to redo them",
                 (unsigned long long)(njobs - r->st->results), njobs);
         return -ECHILD;
@@ -491,7 +482,7 @@ static int wake_spare(struct run *r, size_t njobs)
     while ((n = write(r->c.wake_wr, "w", 1)) < 0 && errno == EINTR)
         ;
     if (n != 1) {
-        set_err(r->err, r->errlen, "waking a spare worker: %s", strerror(errno));
+        ipc_set_err(r->err, r->errlen, "waking a spare worker: %s", strerror(errno));
         return -errno;
     }
     r->spares_left--;
@@ -524,9 +515,9 @@ static int check_procs(struct run *r, size_t njobs)
         if (WIFEXITED(status)) {
             int e = atomic_load(&r->c.sh->status[w->id]);
             if (r->c.sh->err[w->id][0])
-                set_err(r->err, r->errlen, "%s", r->c.sh->err[w->id]);
+                ipc_set_err(r->err, r->errlen, "%s", r->c.sh->err[w->id]);
             else
-                set_err(r->err, r->errlen, "worker %u: exit status %d", w->id, WEXITSTATUS(status));
+                ipc_set_err(r->err, r->errlen, "worker %u: exit status %d", w->id, WEXITSTATUS(status));
             return e < 0 ? e : -EIO;
         }
         /* Killed. A worker that had confirmed held nothing; otherwise it may have held a job
@@ -553,7 +544,7 @@ static int handle_message(struct run *r, const unsigned char *buf, size_t len, s
 {
     struct wq_hdr h;
     if (len < HDR) {
-        set_err(r->err, r->errlen, "a %zu-byte message on the result queue", len);
+        ipc_set_err(r->err, r->errlen, "a %zu-byte message on the result queue", len);
         return -EPROTO;
     }
     memcpy(&h, buf, HDR);
@@ -576,7 +567,7 @@ static int handle_message(struct run *r, const unsigned char *buf, size_t len, s
             r->finished++;
         return 0;
     }
-    set_err(r->err, r->errlen,
+    ipc_set_err(r->err, r->errlen,
             "unexpected message on the result queue (kind %u, worker %u, job %llu)", h.kind,
             h.worker, (unsigned long long)h.index);
     return -EPROTO;
@@ -659,7 +650,7 @@ static int start_pools(struct run *r, const struct ipc_workqueue_opts *o)
         int rc = ipc_pool_start(&r->pools[i], counts[i], child_main, &r->c, cpus[i],
                                 cpus[i] ? (o->ncpus > 256 ? 256 : o->ncpus) : 0);
         if (rc < 0) {
-            set_err(r->err, r->errlen, "starting %u processes: %s", counts[i], strerror(-rc));
+            ipc_set_err(r->err, r->errlen, "starting %u processes: %s", counts[i], strerror(-rc));
             return rc;
         }
         r->started[i] = true;
@@ -669,7 +660,7 @@ static int start_pools(struct run *r, const struct ipc_workqueue_opts *o)
     r->nprocs = r->c.workers + r->c.spares;
     r->procs = calloc(r->nprocs, sizeof *r->procs);
     if (!r->procs) {
-        set_err(r->err, r->errlen, "out of memory");
+        ipc_set_err(r->err, r->errlen, "out of memory");
         return -ENOMEM;
     }
     for (unsigned i = 0; i < r->nprocs; i++) {
@@ -683,15 +674,15 @@ static int start_pools(struct run *r, const struct ipc_workqueue_opts *o)
 static int check_opts(const struct ipc_workqueue_opts *o, char *err, size_t errlen)
 {
     if (!o->transport) {
-        set_err(err, errlen, "no transport");
+        ipc_set_err(err, errlen, "no transport");
         return -EINVAL;
     }
     if (o->workers < 1 || o->workers > IPC_WORKQUEUE_MAX_WORKERS) {
-        set_err(err, errlen, "%u workers: 1 to %d", o->workers, IPC_WORKQUEUE_MAX_WORKERS);
+        ipc_set_err(err, errlen, "%u workers: 1 to %d", o->workers, IPC_WORKQUEUE_MAX_WORKERS);
         return -EINVAL;
     }
     if (o->kill_worker >= (int)o->workers || (o->kill_worker >= 0 && o->kill_after < 1)) {
-        set_err(err, errlen, "kill worker %d after %u jobs: no such worker or no job",
+        ipc_set_err(err, errlen, "kill worker %d after %u jobs: no such worker or no job",
                 o->kill_worker, o->kill_after);
         return -EINVAL;
     }
@@ -705,7 +696,7 @@ static int feeder_state(struct run *r, bool *idle)
     *idle = feeder_idle(&r->f, &ferr);
     if (ferr < 0) {
         pthread_mutex_lock(&r->f.mu);
-        set_err(r->err, r->errlen, "%s", r->f.errstr);
+        ipc_set_err(r->err, r->errlen, "%s", r->f.errstr);
         pthread_mutex_unlock(&r->f.mu);
     }
     return ferr;
@@ -717,7 +708,7 @@ static int collect(struct run *r, size_t njobs, ipc_result_fn on_result, void *a
 {
     unsigned char *buf = malloc(IPC_QUEUE_MAX_MSG);
     if (!buf) {
-        set_err(r->err, r->errlen, "out of memory");
+        ipc_set_err(r->err, r->errlen, "out of memory");
         return -ENOMEM;
     }
     struct ipc_queue *q = &r->c.results;
@@ -728,7 +719,7 @@ static int collect(struct run *r, size_t njobs, ipc_result_fn on_result, void *a
         int slice = SLICE_MS;
         if (deadline) {
             if (now >= deadline) {
-                set_err(r->err, r->errlen,
+                ipc_set_err(r->err, r->errlen,
                         "timed out after %d ms: %llu of %zu results, %u of %u confirmations",
                         r->o->timeout_ms, (unsigned long long)r->st->results, njobs,
                         r->st->confirmed, r->c.workers + r->activations);
@@ -747,7 +738,7 @@ static int collect(struct run *r, size_t njobs, ipc_result_fn on_result, void *a
                 break;
             ipc_queue_ack(q);
         } else if (got != -ETIMEDOUT) {
-            set_err(r->err, r->errlen, "result queue: %s", q->errstr);
+            ipc_set_err(r->err, r->errlen, "result queue: %s", q->errstr);
             rc = got;
             break;
         }
@@ -778,7 +769,7 @@ static int collect(struct run *r, size_t njobs, ipc_result_fn on_result, void *a
         if (rc < 0)
             break;
         if (got != -ETIMEDOUT) {
-            set_err(r->err, r->errlen, "result queue: %s", q->errstr);
+            ipc_set_err(r->err, r->errlen, "result queue: %s", q->errstr);
             rc = got;
             break;
         }
@@ -808,7 +799,7 @@ int ipc_workqueue_run(const struct ipc_workqueue_opts *o, size_t njobs, ipc_job_
         return rc;
     struct run *r = calloc(1, sizeof *r);
     if (!r) {
-        set_err(err, errlen, "out of memory");
+        ipc_set_err(err, errlen, "out of memory");
         return -ENOMEM;
     }
     r->o = o;
@@ -838,25 +829,25 @@ int ipc_workqueue_run(const struct ipc_workqueue_opts *o, size_t njobs, ipc_job_
     c->sh = ipc_shared_alloc(sizeof *c->sh);
     int fds[2][2] = {{-1, -1}, {-1, -1}};
     if (!r->done || !c->sh) {
-        set_err(err, errlen, "out of memory");
+        ipc_set_err(err, errlen, "out of memory");
         rc = -ENOMEM;
         goto out;
     }
     c->jobs = (struct ipc_queue)IPC_QUEUE_INIT;
     c->results = (struct ipc_queue)IPC_QUEUE_INIT;
     if (ipc_queue_open(&c->jobs, o->transport, &cfg) < 0) {
-        set_err(err, errlen, "job queue: %s", c->jobs.errstr);
+        ipc_set_err(err, errlen, "job queue: %s", c->jobs.errstr);
         rc = c->jobs.err;
         goto out;
     }
     if (ipc_queue_open(&c->results, o->transport, &cfg) < 0) {
-        set_err(err, errlen, "result queue: %s", c->results.errstr);
+        ipc_set_err(err, errlen, "result queue: %s", c->results.errstr);
         rc = c->results.err;
         goto out;
     }
     if (pipe2(fds[0], O_CLOEXEC) < 0 || pipe2(fds[1], O_CLOEXEC) < 0) {
         rc = -errno;
-        set_err(err, errlen, "pipe: %s", strerror(errno));
+        ipc_set_err(err, errlen, "pipe: %s", strerror(errno));
         goto out;
     }
     c->wake_rd = fds[0][0], c->wake_wr = fds[0][1];
@@ -868,12 +859,12 @@ int ipc_workqueue_run(const struct ipc_workqueue_opts *o, size_t njobs, ipc_job_
 
     /* The parent joins both queues only now: children forked before it attached. */
     if (ipc_queue_attach(&c->jobs) < 0) {
-        set_err(err, errlen, "job queue: %s", c->jobs.errstr);
+        ipc_set_err(err, errlen, "job queue: %s", c->jobs.errstr);
         rc = c->jobs.err;
         goto out;
     }
     if (ipc_queue_attach(&c->results) < 0) {
-        set_err(err, errlen, "result queue: %s", c->results.errstr);
+        ipc_set_err(err, errlen, "result queue: %s", c->results.errstr);
         rc = c->results.err;
         goto out;
     }
@@ -887,7 +878,7 @@ int ipc_workqueue_run(const struct ipc_workqueue_opts *o, size_t njobs, ipc_job_
     f->sentinels = c->workers;
     f->buf = malloc(HDR + c->max_payload);
     if (!f->buf) {
-        set_err(err, errlen, "out of memory");
+        ipc_set_err(err, errlen, "out of memory");
         rc = -ENOMEM;
         goto out;
     }
@@ -900,7 +891,7 @@ int ipc_workqueue_run(const struct ipc_workqueue_opts *o, size_t njobs, ipc_job_
     rc = -pthread_create(&f->thread, NULL, feeder_main, f);
     ipc_cleanup_unblock(&old);
     if (rc < 0) {
-        set_err(err, errlen, "feeder thread: %s", strerror(-rc));
+        ipc_set_err(err, errlen, "feeder thread: %s", strerror(-rc));
         goto out;
     }
     r->feeder_started = true;
@@ -915,7 +906,7 @@ int ipc_workqueue_run(const struct ipc_workqueue_opts *o, size_t njobs, ipc_job_
         pthread_join(f->thread, NULL);
         r->feeder_started = false;
         if (f->error < 0) {
-            set_err(err, errlen, "%s", f->errstr);
+            ipc_set_err(err, errlen, "%s", f->errstr);
             rc = f->error;
         }
     }
@@ -1112,12 +1103,12 @@ struct ipc_qbench *ipc_qbench_start(const struct ipc_queue_ops *ops,
                                     size_t errlen)
 {
     if (size < 1 || size > IPC_QUEUE_MAX_MSG) {
-        set_err(err, errlen, "message size %zu: 1 to %d", size, IPC_QUEUE_MAX_MSG);
+        ipc_set_err(err, errlen, "message size %zu: 1 to %d", size, IPC_QUEUE_MAX_MSG);
         return NULL;
     }
     struct ipc_qbench *b = calloc(1, sizeof *b);
     if (!b) {
-        set_err(err, errlen, "out of memory");
+        ipc_set_err(err, errlen, "out of memory");
         return NULL;
     }
     b->mode = mode;
@@ -1127,7 +1118,7 @@ struct ipc_qbench *ipc_qbench_start(const struct ipc_queue_ops *ops,
     b->shared_size = sizeof *b->sh + b->max_samples * sizeof(uint64_t);
     b->sh = ipc_shared_alloc(b->shared_size);
     if (!b->sh) {
-        set_err(err, errlen, "shared memory: %s", strerror(errno));
+        ipc_set_err(err, errlen, "shared memory: %s", strerror(errno));
         free(b);
         return NULL;
     }
@@ -1139,14 +1130,14 @@ struct ipc_qbench *ipc_qbench_start(const struct ipc_queue_ops *ops,
     for (unsigned i = 0; i < b->nq; i++) {
         b->q[i] = (struct ipc_queue)IPC_QUEUE_INIT;
         if (ipc_queue_open(&b->q[i], ops, &c) < 0) {
-            set_err(err, errlen, "%s", b->q[i].errstr);
+            ipc_set_err(err, errlen, "%s", b->q[i].errstr);
             ipc_qbench_stop(b);
             return NULL;
         }
     }
     int rc = ipc_pool_start(&b->pool, 2, partner_main, b, cpus, cpus ? 2 : 0);
     if (rc < 0) {
-        set_err(err, errlen, "starting the two partner processes: %s", strerror(-rc));
+        ipc_set_err(err, errlen, "starting the two partner processes: %s", strerror(-rc));
         ipc_qbench_stop(b);
         return NULL;
     }
@@ -1170,7 +1161,7 @@ static int partner_gone(struct ipc_qbench *b, char *err, size_t errlen)
         ipc_pool_wait(&b->pool, 0, &failed);
         char how[128];
         ipc_pool_describe(&b->pool, failed, how, sizeof how);
-        set_err(err, errlen, "partner %u %s%s%s", failed, how, b->sh->err[failed][0] ? ": " : "",
+        ipc_set_err(err, errlen, "partner %u %s%s%s", failed, how, b->sh->err[failed][0] ? ": " : "",
                 b->sh->err[failed]);
         return (int)failed;
     }
@@ -1180,7 +1171,7 @@ static int partner_gone(struct ipc_qbench *b, char *err, size_t errlen)
 int ipc_qbench_run(struct ipc_qbench *b, uint64_t n, uint64_t *ns, char *err, size_t errlen)
 {
     if (b->broken) {
-        set_err(err, errlen, "the session has failed before");
+        ipc_set_err(err, errlen, "the session has failed before");
         return -EPIPE;
     }
     struct qb_shared *sh = b->sh;
@@ -1207,7 +1198,7 @@ int ipc_qbench_run(struct ipc_qbench *b, uint64_t n, uint64_t *ns, char *err, si
                 last_progress = p;
                 since = now;
             } else if (now - since > QB_STALL_NS) {
-                set_err(err, errlen, "no progress for 30 s (%llu of %llu done)",
+                ipc_set_err(err, errlen, "no progress for 30 s (%llu of %llu done)",
                         (unsigned long long)p, (unsigned long long)n);
                 b->broken = true;
                 ipc_pool_destroy(&b->pool);
