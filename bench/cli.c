@@ -28,6 +28,16 @@ const char *cli_quote(const char *s, char *buf, size_t len)
     return buf;
 }
 
+const char *cli_quote_tail(const char *s, char *buf, size_t len)
+{
+    size_t n = strlen(s);
+    if (n <= CLI_QUOTE_MAX || len < 4)
+        return cli_quote(s, buf, len);
+    memcpy(buf, "...", 3);
+    cli_quote(s + n - CLI_QUOTE_MAX, buf + 3, len - 3);
+    return buf;
+}
+
 int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out, char *why, size_t len)
 {
     char q[CLI_QUOTE_SIZE];

@@ -25,6 +25,11 @@ enum { CLI_OK = 0, CLI_RUNTIME = 1, CLI_USAGE = 2 };
  */
 const char *cli_quote(const char *s, char *buf, size_t len);
 
+/* The same for a path, whose end names it: its last CLI_QUOTE_MAX characters, "..." first
+ * when some were left out. buf holds CLI_QUOTE_SIZE + 3. */
+const char *cli_quote_tail(const char *s, char *buf, size_t len);
+#define CLI_QUOTED_PATH(s) cli_quote_tail((s), (char[CLI_QUOTE_SIZE + 3]){0}, CLI_QUOTE_SIZE + 3)
+
 /* cli_quote() into a buffer that lives until the end of the enclosing block, for use right
  * in an argument list: cli_error(..., "'%s'", CLI_QUOTED(arg)). */
 #define CLI_QUOTED(s) cli_quote((s), (char[CLI_QUOTE_SIZE]){0}, CLI_QUOTE_SIZE)

@@ -169,10 +169,9 @@ static int inputs_for(const struct model_opts *m, const struct flag_ops *ops, bo
         int rc = ipc_calibration_read(m->calibration, ops->name, in, why, sizeof why);
         if (rc == -ENOENT && !explicit)
             return NO_ROW;
-        if (rc == 0 && !ipc_cost_inputs_valid(in))
-            rc = -EINVAL, snprintf(why, sizeof why, "%s: unusable inputs", m->calibration);
         if (rc < 0)
-            return cli_error(CLI_USAGE, CMD, "%s", why);
+            return cli_error(CLI_USAGE, CMD, "--calibration %s: %s", CLI_QUOTED_PATH(m->calibration),
+                             why);
         return CLI_OK;
     }
     struct flag f = FLAG_INIT;
@@ -232,7 +231,7 @@ int cmd_model(int argc, char **argv)
         }
         case 't':
             if (ipc_cost_parse_target(optarg, &m.target, why, sizeof why) < 0)
-                return cli_error(CLI_USAGE, CMD, "--target: %s", why);
+                return cli_error(CLI_USAGE, CMD, "--target %s: %s", CLI_QUOTED(optarg), why);
             break;
         case 'n':
             CLI_NUM_OPT(CMD, m.number, "number", 0, UINT64_MAX);
@@ -288,7 +287,8 @@ int cmd_model(int argc, char **argv)
         struct ipc_cost_inputs unused;
         int rc = ipc_calibration_read(m.calibration, "", &unused, why, sizeof why);
         if (rc != -ENOENT) /* a valid file has no row for "" */
-            return cli_error(CLI_USAGE, CMD, "%s", why);
+            return cli_error(CLI_USAGE, CMD, "--calibration %s: %s", CLI_QUOTED_PATH(m.calibration),
+                             why);
     }
     bool explicit = nchosen > 0;
     /* Unnamed: every backend a raise reaches; with a file, every backend it has a row for. */

@@ -312,11 +312,9 @@ int cmd_verify(int argc, char **argv)
     char why[256];
     if (a->on && a->calibration) { /* bad input, found before any server starts */
         int got = ipc_calibration_read(a->calibration, ops->name, &a->in, why, sizeof why);
-        if (got == 0 && !ipc_cost_inputs_valid(&a->in))
-            got = -EINVAL, snprintf(why, sizeof why, "%s: unusable inputs", a->calibration);
         if (got < 0) {
-            rc = cli_error(got == -ENOENT || got == -EINVAL ? CLI_USAGE : CLI_RUNTIME, CMD, "%s",
-                           why);
+            rc = cli_error(got == -ENOENT || got == -EINVAL ? CLI_USAGE : CLI_RUNTIME, CMD,
+                           "--calibration %s: %s", CLI_QUOTED_PATH(a->calibration), why);
             goto out;
         }
     }

@@ -260,7 +260,7 @@ int ipc_calibration_read(const char *path, const char *flag, struct ipc_cost_inp
     FILE *fp = fopen(path, "r");
     if (!fp) {
         int err = errno;
-        snprintf(why, len, "calibration file '%s': %s", path, strerror(err));
+        snprintf(why, len, "%s", strerror(err));
         return err == ENOENT ? -EINVAL : -err; /* a missing file is not a missing row */
     }
     char *line = NULL;
@@ -272,7 +272,7 @@ int ipc_calibration_read(const char *path, const char *flag, struct ipc_cost_inp
     while ((n = getline(&line, &cap, fp)) >= 0) {
         lineno++;
         if ((size_t)n != strlen(line)) {
-            snprintf(why, len, "%s:%lu: contains a NUL byte", path, lineno);
+            snprintf(why, len, "line %lu: contains a NUL byte", lineno);
             rc = -EINVAL;
             break;
         }
@@ -281,7 +281,7 @@ int ipc_calibration_read(const char *path, const char *flag, struct ipc_cost_inp
             continue;
         if (!header) {
             if (strcmp(line, IPC_CALIBRATION_HEADER) != 0) {
-                snprintf(why, len, "%s:%lu: not a calibration file (the header is '%s')", path,
+                snprintf(why, len, "line %lu: not a calibration file (the header is '%s')",
                          lineno, "flag<TAB>work_ns<TAB>check_ns<TAB>raise_ns");
                 rc = -EINVAL;
                 break;
@@ -301,14 +301,14 @@ int ipc_calibration_read(const char *path, const char *flag, struct ipc_cost_inp
         if (nf != 4 || !field[0][0] || !parse_field(field[1], false, &row.work_ns) || !(row.work_ns > 0) ||
             !parse_field(field[2], false, &row.check_ns) ||
             !parse_field(field[3], true, &row.raise_ns)) {
-            snprintf(why, len, "%s:%lu: a row is a flag name and three numbers >= 0 "
-                     "(work_ns above 0, raise_ns may be -), tab-separated", path, lineno);
+            snprintf(why, len, "line %lu: a row is a flag name and three numbers >= 0 "
+                     "(work_ns above 0, raise_ns may be -), tab-separated", lineno);
             rc = -EINVAL;
             break;
         }
         if (strcmp(field[0], flag) == 0) {
             if (rc == 0) {
-                snprintf(why, len, "%s:%lu: a second row for %s", path, lineno, flag);
+                snprintf(why, len, "line %lu: a second row for %s", lineno, flag);
                 rc = -EINVAL;
                 break;
             }
@@ -317,13 +317,13 @@ int ipc_calibration_read(const char *path, const char *flag, struct ipc_cost_inp
         }
     }
     if (rc != -EINVAL && ferror(fp)) {
-        snprintf(why, len, "calibration file '%s': %s", path, strerror(EIO));
+        snprintf(why, len, "%s", strerror(EIO));
         rc = -EIO;
     } else if (rc == -ENOENT && !header) {
-        snprintf(why, len, "calibration file '%s' is empty (no header)", path);
+        snprintf(why, len, "empty (no header)");
         rc = -EINVAL;
     } else if (rc == -ENOENT) {
-        snprintf(why, len, "calibration file '%s' has no row for flag %s", path, flag);
+        snprintf(why, len, "no row for flag %s", flag);
     }
     free(line);
     fclose(fp);

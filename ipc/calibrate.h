@@ -39,8 +39,10 @@ double ipc_calibrate_work_ns(void);
  *     flag    work_ns check_ns        raise_ns
  *     atomic  1.652   0.610   92.0
  * the header first, then one row per backend; raise_ns "-" when unknown. Read the row of
- * `flag` into *in. 0; -ENOENT if the file has no row for it; another -errno (unreadable,
- * malformed: the line is named) with a one-line reason in why.
+ * `flag` into *in (always ipc_cost_inputs_valid: work_ns > 0, the others finite, >= 0 or -1).
+ * 0; -ENOENT if the file has no row for it; another -errno (unreadable, malformed: the line is
+ * named) with a one-line reason in why that does not name the file (a path may hold any byte:
+ * the caller quotes it).
  */
 int ipc_calibration_read(const char *path, const char *flag, struct ipc_cost_inputs *in,
                          char *why, size_t len);

@@ -72,7 +72,7 @@ int ipc_cost_parse_target(const char *s, double *fraction, char *why, size_t len
             ok = false;
     }
     if (!ok || digits == 0 || n > 32) {
-        snprintf(why, len, "overhead target '%.40s' is not a percentage such as 1%% or 0.5%%", s);
+        snprintf(why, len, "not a percentage such as 1%% or 0.5%%");
         return -EINVAL;
     }
     char num[32];
@@ -80,7 +80,7 @@ int ipc_cost_parse_target(const char *s, double *fraction, char *why, size_t len
     num[n - 1] = '\0';
     double pct = strtod(num, NULL);
     if (!(pct > 0) || pct > 100) {
-        snprintf(why, len, "overhead target '%s' must be above 0%% and at most 100%%", s);
+        snprintf(why, len, "an overhead target must be above 0%% and at most 100%%");
         return -EINVAL;
     }
     *fraction = pct / 100;

@@ -45,7 +45,8 @@ bool ipc_cost_choose_k(const struct ipc_cost_inputs *in, double target, uint64_t
 /*
  * Parse an overhead target written as a percentage such as "1%" or "0.5%": digits with at
  * most one '.', then '%', nothing else; 0 < value <= 100. Stores the fraction (0.01 for "1%").
- * 0, or -EINVAL with a one-line reason in why.
+ * 0, or -EINVAL with a one-line reason in why that does not repeat s (any byte may be in it:
+ * the caller quotes it).
  */
 int ipc_cost_parse_target(const char *s, double *fraction, char *why, size_t len);
 

@@ -214,7 +214,7 @@ static void test_calibration_file(void)
     char missing[600];
     snprintf(missing, sizeof missing, "%s/missing", dir);
     T_EQ_INT(ipc_calibration_read(missing, "atomic", &in, why, sizeof why), -EINVAL);
-    T_TRUE(strstr(why, "missing") != NULL);
+    T_TRUE(strstr(why, "No such file") != NULL);
     T_TRUE(ipc_calibration_read(dir, "atomic", &in, why, sizeof why) < 0); /* a directory */
 }
 

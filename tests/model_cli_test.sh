@@ -44,6 +44,11 @@ for a in "--flag nope" "--flag none" "--target 0%" "--target 5" "--target abc" "
          "--server-cpu 100000" "--tmpdir ''" "--calibration ''" "stray" "--bogus" "-x"; do
     eval "expect_usage model $a"
 done
+# control bytes in a value or a path never reach the terminal raw (one line, quoted)
+expect_usage verify --check-every $'auto:0\x01' 7
+expect_usage model --target $'1\n%'
+expect_usage verify -k auto --calibration "$work/no"$'\n'"such" 7
+expect_usage model --calibration "$work/no"$'\n'"such"
 expect_usage model --calibration "$work/bad.tsv"
 expect_usage model --calibration "$work/plain"
 expect_usage model --calibration "$work/missing"

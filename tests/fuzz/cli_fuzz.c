@@ -13,6 +13,7 @@
  *    nothing when it succeeds;
  *  - cli_quote's output has no control character and is exactly the input's first
  *    CLI_QUOTE_MAX characters, escaped, with "..." exactly when the input was longer;
+ *    cli_quote_tail's the same of its last CLI_QUOTE_MAX characters, "..." first;
  *  - cli_json_string prints one valid JSON string (RFC 8259, UTF-8) that decodes to the input,
  *    every byte of it that is not well-formed UTF-8 read as U+FFFD;
  *  - --format accepts "table" and "json" only; every usage error is one line. */
@@ -124,6 +125,15 @@ static void fuzz_quote(const char *s)
     FUZZ_CHECK(strcmp(q, want) == 0, "'%s', expected '%s'", q, want);
     /* The macro form used in argument lists gives the same text. */
     FUZZ_CHECK(strcmp(CLI_QUOTED(s), q) == 0, "CLI_QUOTED differs");
+    /* A path's quote: its last CLI_QUOTE_MAX characters, "..." first when cut. */
+    size_t n = strlen(s);
+    const char *tail = CLI_QUOTED_PATH(s);
+    char want_tail[4 * CLI_QUOTE_SIZE + 3] = "";
+    if (n > CLI_QUOTE_MAX)
+        strcpy(want_tail, "...");
+    expected_quote(n > CLI_QUOTE_MAX ? s + n - CLI_QUOTE_MAX : s, want_tail + strlen(want_tail),
+                   sizeof want_tail - strlen(want_tail));
+    FUZZ_CHECK(strcmp(tail, want_tail) == 0, "path '%s', expected '%s'", tail, want_tail);
 }
 
 /* Length of the valid UTF-8 sequence at s[0..n) (RFC 3629: no overlongs, no surrogates, at
